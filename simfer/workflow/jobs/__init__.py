@@ -1,0 +1,71 @@
+"""Job kinds: what a workflow file can ask simfer to do.
+
+Each job kind declares a pydantic config model (unknown keys rejected, quantities
+with units) and a ``run(config, context)`` function. The registry maps the ``kind``
+named in a workflow file to its :class:`JobKind`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["JobKind", "get_job_kind", "job_kinds"]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job a workflow file can name.
+
+    Attributes
+    ----------
+    name : str
+        The value of ``kind:`` in a workflow file.
+    description : str
+        One line for ``simfer list``.
+    config_model : type of pydantic.BaseModel
+        Schema of the ``config:`` block.
+    run : callable
+        ``run(config, context) -> dict``: does the work through the run context and
+        returns the flat summary of headline figures.
+    summary_keys : dict of str to str
+        Documentation of every key the summary may contain.
+    """
+
+    name: str
+    description: str
+    config_model: type[BaseModel]
+    run: Callable[[Any, Any], dict[str, Any]]
+    summary_keys: dict[str, str]
+
+
+# Modules defining one job kind each, as a module-level ``JOB``; imported lazily so
+# that `simfer list` does not pay for heavy scientific imports.
+_JOB_MODULES = ("verification_binaries",)
+
+
+def job_kinds() -> dict[str, JobKind]:
+    """All registered job kinds by name."""
+    kinds = {}
+    for module_name in _JOB_MODULES:
+        job = import_module(f"{__name__}.{module_name}").JOB
+        kinds[job.name] = job
+    return kinds
+
+
+def get_job_kind(name: str) -> JobKind:
+    """Look up a job kind by name.
+
+    Raises
+    ------
+    KeyError
+        If no job kind has that name; the message lists the known kinds.
+    """
+    kinds = job_kinds()
+    if name not in kinds:
+        raise KeyError(f"unknown kind {name!r}; known kinds: {', '.join(kinds)}")
+    return kinds[name]
