@@ -66,14 +66,17 @@ def _progress(items: Iterable[T], description: str, total: int | None) -> Iterat
 
 
 def _report_config_error(error: Exception) -> None:
-    error_console.print(f"[bold red]invalid workflow[/] {error.source}")
-    table = Table(show_header=True, header_style="bold")
-    for column in ("key", "line", "expected", "found"):
-        table.add_column(column, overflow="fold")
+    # Plain lines rather than a table: key paths must never be wrapped or cut, so
+    # that users (and scripts) can search for them.
+    error_console.print(
+        f"[bold red]invalid workflow[/] {error.source}: "
+        f"{len(error.problems)} problem(s)",
+        highlight=False,
+    )
     for problem in error.problems:
-        line = str(problem.line) if problem.line is not None else "-"
-        table.add_row(problem.key_path, line, problem.expected, problem.found)
-    error_console.print(table)
+        error_console.print(
+            f"  - {problem}", markup=False, highlight=False, soft_wrap=True
+        )
 
 
 def _prepare_or_exit(path: Path, overrides: list[str]):
@@ -133,8 +136,10 @@ def validate(
 ) -> None:
     """Check a workflow file and print it fully resolved (defaults filled in)."""
     prepared = _prepare_or_exit(workflow_file, set_ or [])
-    console.print(f"[bold green]valid[/] {workflow_file} (kind {prepared.job.name})")
-    console.print(yaml.safe_dump(prepared.resolved(), sort_keys=False), end="")
+    error_console.print(
+        f"[bold green]valid[/] {workflow_file} (kind {prepared.job.name})"
+    )
+    typer.echo(yaml.safe_dump(prepared.resolved(), sort_keys=False), nl=False)
 
 
 @app.command("list")

@@ -264,9 +264,9 @@ def problems_from_validation(
     """Turn pydantic's errors into :class:`ConfigProblem` entries with lines."""
     problems = []
     for item in error.errors(include_url=False):
-        loc = tuple(
-            key for key in item["loc"] if not _is_union_tag(key)
-        )  # pydantic adds tags such as 'function-plain[...]' for some unions
+        # pydantic adds tags such as 'function-plain[...]' for some unions, and
+        # '[key]' when a mapping's key (not its value) is invalid
+        loc = tuple(key for key in item["loc"] if not _is_union_tag(key))
         key_path = (*prefix, *loc)
         problems.append(
             ConfigProblem(

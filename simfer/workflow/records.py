@@ -76,10 +76,17 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[Any]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temporary, _default_file_mode())  # mkstemp makes files 0600
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_path(path: Path, write: Callable[[Path], None]) -> None:
@@ -209,12 +216,9 @@ class RunRecord:
         return path
 
     def write_figure(self, name: str, figure: Any) -> Path:
-        """Save a matplotlib figure as PNG and close it."""
-        import matplotlib.pyplot as plt
-
+        """Save a matplotlib figure as PNG."""
         path = self.directory / "figures" / f"{name}.png"
         atomic_path(path, lambda tmp: figure.savefig(tmp, dpi=120, format="png"))
-        plt.close(figure)
         return path
 
     # -- resumable steps -------------------------------------------------------

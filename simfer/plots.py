@@ -1,0 +1,182 @@
+"""Figures of detectors and sources, returned as matplotlib figures.
+
+Nothing here writes files: the workflow runner saves the figures it is given, and
+notebook users show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+# Figures are built with matplotlib's object API (no pyplot), so importing simfer
+# never touches the user's backend, and nothing is left open in pyplot's registry.
+
+__all__ = ["plot_characteristic_strain", "plot_histograms", "plot_sky_map"]
+
+_DETECTOR_COLOURS = {"LISA": "tab:blue", "TianQin": "tab:orange"}
+
+
+def plot_characteristic_strain(
+    detectors: Sequence,
+    *,
+    frequency: np.ndarray | None = None,
+    characteristic_strain: np.ndarray | None = None,
+    highlight: np.ndarray | None = None,
+    labels: Sequence[str] | None = None,
+    f_range: tuple[float, float] = (1e-5, 1.0),
+    title: str = "",
+) -> Figure:
+    """Sensitivity curves h_n = sqrt(f S_n(f)) with sources drawn over them.
+
+    Parameters
+    ----------
+    detectors : sequence of simfer.sims.detectors.Detector
+        Curves to draw.
+    frequency : array, optional
+        Gravitational-wave frequencies of the sources [Hz].
+    characteristic_strain : array, optional
+        Characteristic strain of the sources, h_c = sqrt(f T) h (dimensionless),
+        so that a source's height above a curve is its signal-to-noise ratio for
+        that observing time.
+    highlight : bool array, optional
+        Sources drawn emphasised (for example those detected).
+    labels : sequence of str, optional
+        Names written beside the sources (used for short catalogues only).
+    f_range : tuple of float
+        Frequency range of the curves [Hz].
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    figure = Figure(figsize=(7.5, 5.0), layout="constrained")
+    axes = figure.subplots()
+    curve_frequency = np.geomspace(*f_range, 2000)
+    for detector in detectors:
+        strain = np.asarray(detector.characteristic_strain(curve_frequency))
+        axes.loglog(
+            curve_frequency,
+            strain,
+            color=_DETECTOR_COLOURS.get(detector.name),
+            label=f"{detector.name} ({detector.t_obs / 3.15576e7:g} yr)",
+        )
+
+    if frequency is not None and characteristic_strain is not None:
+        frequency = np.asarray(frequency)
+        characteristic_strain = np.asarray(characteristic_strain)
+        if highlight is None:
+            highlight = np.ones(frequency.shape, dtype=bool)
+        axes.scatter(
+            frequency[~highlight],
+            characteristic_strain[~highlight],
+            s=2,
+            color="0.6",
+            alpha=0.5,
+            rasterized=True,
+            label="not detected" if (~highlight).any() else None,
+        )
+        axes.scatter(
+            frequency[highlight],
+            characteristic_strain[highlight],
+            s=12 if labels is not None else 3,
+            color="crimson",
+            rasterized=True,
+            label="detected" if highlight.any() and (~highlight).any() else "sources",
+        )
+        if labels is not None:
+            for x, y, text in zip(
+                frequency, characteristic_strain, labels, strict=True
+            ):
+                axes.annotate(
+                    text, (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points"
+                )
+
+    axes.set_xlim(*f_range)
+    axes.set_xlabel("gravitational-wave frequency [Hz]")
+    axes.set_ylabel("characteristic strain")
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend(loc="upper right", fontsize=8)
+    if title:
+        axes.set_title(title)
+    return figure
+
+
+def plot_histograms(
+    columns: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    log: Sequence[str] = (),
+    title: str = "",
+) -> Figure:
+    """One panel per quantity, one histogram per group (for example per detector).
+
+    Parameters
+    ----------
+    columns : mapping of str to mapping of str to array
+        ``{panel label: {group label: values}}``.
+    log : sequence of str
+        Panels whose values are histogrammed in log10.
+    title : str
+        Figure title.
+    """
+    n_panels = len(columns)
+    figure = Figure(figsize=(4.0 * n_panels, 3.4), layout="constrained")
+    axes = figure.subplots(1, n_panels, squeeze=False)
+    for ax, (panel, groups) in zip(axes[0], columns.items(), strict=True):
+        finite = [np.asarray(v)[np.isfinite(v)] for v in groups.values()]
+        if panel in log:
+            finite = [np.log10(v[v > 0]) for v in finite]
+        edges = np.histogram_bin_edges(np.concatenate(finite) if finite else [0], 40)
+        for (group, _), values in zip(groups.items(), finite, strict=True):
+            ax.hist(
+                values,
+                bins=edges,
+                histtype="step",
+                label=group,
+                color=_DETECTOR_COLOURS.get(group),
+            )
+        ax.set_xlabel(f"log10 {panel}" if panel in log else panel)
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_sky_map(
+    longitude: np.ndarray,
+    latitude: np.ndarray,
+    *,
+    colour: np.ndarray | None = None,
+    colour_label: str = "",
+    title: str = "",
+) -> Figure:
+    """Sources on a Mollweide map of the sky.
+
+    Parameters
+    ----------
+    longitude, latitude : array
+        Sky coordinates [rad], e.g. Galactic l and b; longitude in [0, 2 pi).
+    colour : array, optional
+        Values to colour the points by (for example log10 SNR).
+    colour_label : str
+        Label of the colour bar.
+    title : str
+        Figure title.
+    """
+    figure = Figure(figsize=(7.5, 4.2), layout="constrained")
+    axes = figure.add_subplot(projection="mollweide")
+    wrapped = -(np.angle(np.exp(1j * np.asarray(longitude))))  # l increases leftwards
+    points = axes.scatter(
+        wrapped, latitude, c=colour, s=2, cmap="viridis", rasterized=True
+    )
+    if colour is not None:
+        figure.colorbar(points, ax=axes, shrink=0.7, label=colour_label)
+    axes.grid(True, alpha=0.3)
+    if title:
+        axes.set_title(title)
+    return figure
