@@ -1,0 +1,27 @@
+"""Forecasts and inference: signal-to-noise ratios and Fisher matrices.
+
+Modules
+-------
+snr
+    Averaged, per-source and network SNRs of galactic binaries.
+fisher
+    Fisher-matrix forecasts for quasi-monochromatic binaries.
+"""
+
+from simfer.inference.fisher import (
+    FisherResult,
+    IllConditionedFisherWarning,
+    fisher_galactic_binaries,
+    fisher_galactic_binary,
+)
+from simfer.inference.snr import snr_averaged, snr_network, snr_per_source
+
+__all__ = [
+    "FisherResult",
+    "IllConditionedFisherWarning",
+    "fisher_galactic_binaries",
+    "fisher_galactic_binary",
+    "snr_averaged",
+    "snr_network",
+    "snr_per_source",
+]

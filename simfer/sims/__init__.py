@@ -1,0 +1,46 @@
+"""Forward simulators: detectors, signals, catalogues and Galactic populations.
+
+Modules
+-------
+detectors
+    LISA and TianQin noise models (:func:`get_detector`).
+response
+    Antenna patterns and the per-source SNR factor.
+galactic_binaries
+    GR relations and the heterodyned signal of quasi-monochromatic binaries.
+catalogues
+    Published catalogues shipped with simfer (LISA verification binaries).
+binary_evolution
+    Double white dwarfs from COSMIC, with a settings-keyed cache (needs the
+    ``gw`` extra).
+galaxy, star_formation
+    The Milky Way's components and their star-formation histories.
+orbital_evolution
+    Gravitational-wave driven orbital decay (Peters 1964).
+dwd_population
+    The Galactic double white dwarf population today.
+"""
+
+from simfer.sims.catalogues import load_verification_binaries
+from simfer.sims.detectors import DETECTOR_NAMES, Detector, get_detector
+from simfer.sims.galactic_binaries import (
+    GalacticBinary,
+    chirp_mass,
+    gr_fdot,
+    gw_amplitude,
+    gw_frequency_from_period,
+)
+from simfer.sims.response import snr_response_factor
+
+__all__ = [
+    "DETECTOR_NAMES",
+    "Detector",
+    "GalacticBinary",
+    "chirp_mass",
+    "get_detector",
+    "gr_fdot",
+    "gw_amplitude",
+    "gw_frequency_from_period",
+    "load_verification_binaries",
+    "snr_response_factor",
+]
