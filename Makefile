@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/simfer run workflows/verification_binaries.yaml --out runs/demo
+	$(BIN)/simfer run workflows/dwd_galaxy.yaml --out runs/demo-$$(date -u +%Y%m%dT%H%M%SZ)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2 -q

@@ -34,6 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from astropy.table import QTable, Table
 
@@ -199,9 +200,13 @@ class RunRecord:
     def write_table(self, name: str, table: Table) -> Path:
         """Write an astropy table as Parquet, units kept in the file's metadata."""
         path = self.table_path(name)
+        table = Table(table, copy=False)
+        for column_name in table.colnames:
+            # pandas gives strings as object arrays; Parquet needs a string dtype
+            if table[column_name].dtype == object:
+                table[column_name] = np.asarray(table[column_name], dtype=str)
         atomic_path(
-            path,
-            lambda tmp: Table(table).write(tmp, format="parquet", overwrite=True),
+            path, lambda tmp: table.write(tmp, format="parquet", overwrite=True)
         )
         return path
 

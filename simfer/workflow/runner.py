@@ -8,6 +8,7 @@ an interrupted run whose inputs are unchanged.
 from __future__ import annotations
 
 import logging
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -144,6 +145,10 @@ class RunContext:
         return np.random.default_rng(self.seed_sequence(step))
 
 
+def _log_warning(message, category, filename, lineno, file=None, line=None):
+    logging.getLogger("simfer.warnings").warning("%s: %s", category.__name__, message)
+
+
 def run(
     prepared: PreparedRun,
     out_dir: str | Path,
@@ -188,7 +193,10 @@ def run(
             out_dir,
         )
         record.write_yaml("config.yaml", prepared.resolved())
-        summary = prepared.job.run(prepared.config, context)
+        with warnings.catch_warnings():
+            # warnings raised during the run go to the log (and so to run.log)
+            warnings.showwarning = _log_warning
+            summary = prepared.job.run(prepared.config, context)
         record.write_json("summary.json", summary)
         info = provenance({"root": prepared.workflow.seed, "steps": context.seeds_used})
         info["start_utc"] = started.isoformat()

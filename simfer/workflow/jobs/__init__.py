@@ -45,7 +45,7 @@ class JobKind:
 
 # Modules defining one job kind each, as a module-level ``JOB``; imported lazily so
 # that `simfer list` does not pay for heavy scientific imports.
-_JOB_MODULES = ("verification_binaries",)
+_JOB_MODULES = ("verification_binaries", "dwd_galaxy")
 
 
 def job_kinds() -> dict[str, JobKind]:

@@ -1,0 +1,485 @@
+"""Job kind ``dwd_galaxy``: the Milky Way's double white dwarfs for LISA and TianQin.
+
+For each star-formation model the job assembles the Galactic DWD population today
+from COSMIC samples (:mod:`simfer.sims.dwd_population`), counts the sources each
+detector and the network detect with a per-source SNR above the threshold, with
+bootstrap errors from the finite COSMIC sample, and runs Fisher forecasts for every
+detected source.
+
+Outputs in the run directory, per model ``<m>`` and detector ``<d>``:
+
+- ``tables/catalogue_<m>.parquet``: every DWD above the catalogue frequency cut,
+  each standing for ``system_weight`` Galactic systems (see summary);
+- ``tables/detected_<m>_<d>.parquet``: the detected sources with their Fisher
+  errors;
+- ``tables/counts.parquet``: counts with bootstrap errors beside Jin et al. (2025);
+- figures: characteristic strain, distributions, sky maps, Fisher errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable, join
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from simfer.inference.fisher import fisher_galactic_binaries
+from simfer.plots import plot_characteristic_strain, plot_histograms, plot_sky_map
+from simfer.sims.binary_evolution import (
+    BinaryPhysics,
+    DWDSample,
+    DWDSampleCache,
+    InitialConditions,
+    PopulationSynthesisSettings,
+    load_shipped_sample,
+    settings_hash,
+    shipped_sample_labels,
+)
+from simfer.sims.dwd_population import assemble_population
+from simfer.sims.galactic_binaries import GalacticBinary
+from simfer.sims.galaxy import MCMILLAN_2017
+from simfer.sims.star_formation import MODEL_1, MODEL_2
+from simfer.workflow.jobs import JobKind
+from simfer.workflow.jobs.detector_config import (
+    DetectorsBlock,
+    DetectorSettings,
+    build_detectors,
+)
+from simfer.workflow.quantities import PositiveFrequency
+
+__all__ = ["JOB", "DWDGalaxyConfig", "run"]
+
+logger = logging.getLogger(__name__)
+
+STAR_FORMATION_MODELS = {"model_1": MODEL_1, "model_2": MODEL_2}
+
+#: Detections with SNR > 7 over the nominal missions, Jin, Ma, Shao & Wang 2025
+#: (MNRAS 536, 2770; arXiv:2406.16474), abstract.
+JIN_2025_COUNTS = {
+    "model_1": {"TianQin": 5e3, "LISA": 1.7e4, "joint": 1.8e4},
+    "model_2": {"TianQin": 1e4, "LISA": 3.3e4, "joint": 3.5e4},
+}
+
+
+class PopulationSynthesisConfig(BaseModel):
+    """COSMIC settings; samples matching the shipped ones need no COSMIC run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    initial_conditions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of simfer.sims.binary_evolution.InitialConditions "
+        "(IMF, binary fraction, mass-ratio, period and eccentricity models); the "
+        "metallicity is set by 'metallicities'.",
+    )
+    binary_physics: BinaryPhysics = Field(default_factory=BinaryPhysics)
+    metallicities: list[float] = Field(
+        default_factory=lambda: [0.02, 0.002],
+        min_length=1,
+        description="One COSMIC sample per metallicity Z; each Galaxy component uses "
+        "the nearest in log Z.",
+    )
+    n_binaries: int = Field(
+        default=30000, gt=0, description="Binaries per COSMIC run (if one is needed)."
+    )
+    seed: int = Field(
+        default=20250, ge=0, description="Seed of the i-th COSMIC run: seed + i."
+    )
+    cache_dir: str = Field(
+        default="~/.cache/simfer/dwd_samples",
+        description="Where COSMIC samples are cached, keyed by their settings.",
+    )
+
+    @field_validator("initial_conditions")
+    @classmethod
+    def _valid_initial_conditions(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "metallicity" in value:
+            raise ValueError(
+                "expected no 'metallicity' here (set 'metallicities' instead); "
+                "found one"
+            )
+        InitialConditions(**value)  # names the offending setting if invalid
+        return value
+
+    @field_validator("metallicities")
+    @classmethod
+    def _metallicity_range(cls, value: list[float]) -> list[float]:
+        for z in value:
+            if not 1e-4 <= z <= 0.03:
+                raise ValueError(
+                    f"expected metallicities Z in COSMIC's range 1e-4 to 0.03; "
+                    f"found {z}"
+                )
+        return value
+
+    def settings(self) -> list[PopulationSynthesisSettings]:
+        """One validated settings object per metallicity."""
+        return [
+            PopulationSynthesisSettings(
+                initial_conditions=InitialConditions(
+                    **self.initial_conditions, metallicity=z
+                ),
+                binary_physics=self.binary_physics,
+            )
+            for z in self.metallicities
+        ]
+
+
+def _default_detectors() -> dict[str, DetectorSettings]:
+    return {"LISA": DetectorSettings(), "TianQin": DetectorSettings()}
+
+
+class DWDGalaxyConfig(BaseModel):
+    """Settings of the ``dwd_galaxy`` job kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    population_synthesis: PopulationSynthesisConfig = Field(
+        default_factory=PopulationSynthesisConfig
+    )
+    galaxy: Literal["mcmillan2017"] = Field(
+        default="mcmillan2017", description="Galaxy model (McMillan 2017)."
+    )
+    star_formation: list[Literal["model_1", "model_2"]] = Field(
+        default_factory=lambda: ["model_1", "model_2"],
+        min_length=1,
+        description="Star-formation models to run (simfer.sims.star_formation).",
+    )
+    galaxy_fraction: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="Fraction of the Galaxy's DWDs simulated; each stands for "
+        "1/fraction systems. Below 1 for quick looks.",
+    )
+    detectors: DetectorsBlock = Field(default_factory=_default_detectors)
+    snr_threshold: float = Field(default=7.0, gt=0.0)
+    fisher: bool = Field(default=True, description="Fisher errors for detections.")
+    n_bootstrap: int = Field(default=200, ge=10, description="Bootstrap replicates.")
+    f_min_catalogue: PositiveFrequency = Field(
+        default="0.1 mHz",
+        validate_default=True,
+        description="GW frequency above which DWDs are located and catalogued.",
+    )
+    chirp_mass_precision: float = Field(
+        default=0.1,
+        gt=0.0,
+        description="Relative chirp-mass error counted as 'measured'.",
+    )
+
+
+def _resolve_samples(config: PopulationSynthesisConfig) -> list[DWDSample]:
+    """Shipped samples where the settings match, else the cache (or COSMIC)."""
+    shipped = {}
+    for label in shipped_sample_labels():
+        sample = load_shipped_sample(label)
+        shipped[sample.settings_hash] = sample
+    cache = DWDSampleCache(Path(config.cache_dir).expanduser())
+    samples = []
+    for i, settings in enumerate(config.settings()):
+        key = settings_hash(settings)
+        if key in shipped:
+            logger.info(
+                "Z=%g: using the shipped COSMIC sample (%d DWDs)",
+                settings.initial_conditions.metallicity,
+                len(shipped[key].dwds),
+            )
+            samples.append(shipped[key])
+            continue
+        logger.warning(
+            "Z=%g: no shipped sample with these settings; running COSMIC on %d "
+            "binaries (several ms each) unless cached in %s",
+            settings.initial_conditions.metallicity,
+            config.n_binaries,
+            cache.directory,
+        )
+        samples.append(
+            cache.get_or_create(settings, config.n_binaries, config.seed + i)
+        )
+    return samples
+
+
+def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
+    """Run the job (see the module docstring); returns the summary."""
+    detectors = build_detectors(config.detectors)
+    samples = _resolve_samples(config.population_synthesis)
+    sample_info = {
+        f"Z={s.settings.initial_conditions.metallicity:g}": {
+            "settings_hash": s.settings_hash,
+            "n_binaries": s.n_binaries_sampled,
+            "n_dwds": len(s.dwds),
+            "seed": s.seed,
+        }
+        for s in samples
+    }
+    shared_inputs = {
+        "samples": sample_info,
+        "detectors": {
+            k: v.model_dump(mode="json") for k, v in config.detectors.items()
+        },
+        "galaxy_fraction": config.galaxy_fraction,
+        "snr_threshold": config.snr_threshold,
+        "n_bootstrap": config.n_bootstrap,
+        "f_min_catalogue": str(config.f_min_catalogue),
+        "seed": context.seed,
+    }
+
+    summary: dict[str, Any] = {"galaxy_fraction": config.galaxy_fraction}
+    count_rows = []
+    for model_name in config.star_formation:
+        model_summary, rows = _run_model(
+            model_name, config, context, detectors, samples, shared_inputs
+        )
+        summary.update(model_summary)
+        count_rows += rows
+
+    counts = QTable(rows=count_rows)
+    context.record.write_table("counts", counts)
+    if {"model_1", "model_2"} <= set(config.star_formation):
+        for name in [*detectors, "joint"]:
+            summary[f"ratio_model_2_over_model_1_{name}"] = (
+                summary[f"model_2_n_detected_{name}"]
+                / summary[f"model_1_n_detected_{name}"]
+            )
+    return summary
+
+
+def _run_model(model_name, config, context, detectors, samples, shared_inputs):
+    """Population, detections and Fisher errors of one star-formation model."""
+    seed = context.seed_sequence(f"population_{model_name}")
+
+    def compute_population() -> dict[str, QTable]:
+        population = assemble_population(
+            samples,
+            MCMILLAN_2017,
+            STAR_FORMATION_MODELS[model_name],
+            list(detectors.values()),
+            seed=seed,
+            galaxy_fraction=config.galaxy_fraction,
+            snr_threshold=config.snr_threshold,
+            f_min_catalogue=config.f_min_catalogue,
+            n_bootstrap=config.n_bootstrap,
+            progress=context.progress,
+        )
+        catalogue = population.to_qtable()
+        catalogue.meta["system_weight"] = population.system_weight
+        rows = []
+        for name, estimate in {**population.counts, **population.totals}.items():
+            rows.append(
+                {
+                    "quantity": name,
+                    "value": float(estimate.value),
+                    "bootstrap_std": float(estimate.std),
+                    "p16": float(estimate.p16),
+                    "p84": float(estimate.p84),
+                    "poisson_std": float(estimate.poisson_std),
+                }
+            )
+        return {
+            f"catalogue_{model_name}": catalogue,
+            f"counts_{model_name}": QTable(rows=rows),
+        }
+
+    tables = context.record.step(
+        f"population_{model_name}",
+        {**shared_inputs, "model": model_name},
+        compute_population,
+    )
+    catalogue = tables[f"catalogue_{model_name}"]
+    counts = {row["quantity"]: row for row in tables[f"counts_{model_name}"]}
+    weight = float(catalogue.meta.get("system_weight", 1 / config.galaxy_fraction))
+
+    summary: dict[str, Any] = {}
+    count_rows = []
+    for name in [*detectors, "joint"]:
+        row = counts[f"detected_{name}"]
+        summary[f"{model_name}_n_detected_{name}"] = float(row["value"])
+        summary[f"{model_name}_n_detected_{name}_bootstrap_std"] = float(
+            row["bootstrap_std"]
+        )
+        reference = JIN_2025_COUNTS[model_name].get(name)
+        count_rows.append(
+            {
+                "model": model_name,
+                "detector": name,
+                "n_detected": float(row["value"]),
+                "bootstrap_std": float(row["bootstrap_std"]),
+                "p16": float(row["p16"]),
+                "p84": float(row["p84"]),
+                "jin2025": np.nan if reference is None else reference,
+                "ratio_to_jin2025": np.nan
+                if reference is None
+                else float(row["value"]) / reference,
+            }
+        )
+    for name in ("alive", "in_band", "merged", "formed"):
+        if name in counts:
+            summary[f"{model_name}_n_{name}"] = float(counts[name]["value"])
+
+    detected_tables = {}
+    for name, detector in detectors.items():
+        detected = catalogue[
+            np.asarray(catalogue[f"snr_{name}"]) > config.snr_threshold
+        ]
+        if config.fisher and len(detected):
+            detected = _with_fisher(
+                detected, detector, name, model_name, context, shared_inputs
+            )
+            mc_error = np.asarray(detected["sigma_Mc_over_Mc"], dtype=float)
+            measured = np.isfinite(mc_error) & (mc_error <= config.chirp_mass_precision)
+            summary[f"{model_name}_fraction_chirp_mass_measured_{name}"] = float(
+                measured.mean()
+            )
+            summary[f"{model_name}_median_sky_area_deg2_{name}"] = float(
+                np.nanmedian(np.asarray(detected["sky_area_deg2"]))
+            )
+        context.record.write_table(f"detected_{model_name}_{name}", detected)
+        detected_tables[name] = detected
+
+    _figures(
+        model_name,
+        catalogue,
+        detected_tables,
+        detectors,
+        weight,
+        config.snr_threshold,
+        context,
+    )
+    return summary, count_rows
+
+
+def _with_fisher(detected, detector, name, model_name, context, shared_inputs):
+    """Fisher errors of the detected sources, joined to their catalogue rows."""
+
+    def compute() -> dict[str, QTable]:
+        sources = GalacticBinary.from_physical(
+            detected["chirp_mass"].to_value(u.kg),
+            detected["f_gw"].to_value(u.Hz),
+            detected["distance"].to_value(u.m),
+            cos_inclination=np.asarray(detected["cos_i"]),
+            polarisation=detected["psi"].to_value(u.rad),
+            ecliptic_latitude=detected["lat_ecl"].to_value(u.rad),
+            ecliptic_longitude=detected["lon_ecl"].to_value(u.rad),
+            initial_phase=detected["phase"].to_value(u.rad),
+            fdot=detected["fdot"].to_value(u.Hz / u.s),
+        )
+        errors = fisher_galactic_binaries(sources, detector)
+        errors["row"] = np.arange(len(detected))
+        return {f"fisher_{model_name}_{name}": errors}
+
+    errors = context.record.step(
+        f"fisher_{model_name}_{name}",
+        {**shared_inputs, "model": model_name, "detector": name},
+        compute,
+    )[f"fisher_{model_name}_{name}"]
+    detected = detected.copy()
+    detected["row"] = np.arange(len(detected))
+    errors.rename_column("snr", "fisher_snr")
+    return join(detected, errors, keys="row", join_type="left")
+
+
+def _figures(
+    model_name, catalogue, detected_tables, detectors, weight, threshold, context
+):
+    """Characteristic strain, distributions, sky map and Fisher errors."""
+    reference = next(iter(detectors.values()))
+    frequency = catalogue["f_gw"].to_value(u.Hz)
+    snr_reference = np.asarray(catalogue[f"snr_avg_{reference.name}"])
+    strain = snr_reference * np.sqrt(frequency * np.asarray(reference.psd(frequency)))
+    detected_mask = np.zeros(len(catalogue), dtype=bool)
+    for name in detectors:
+        detected_mask |= np.asarray(catalogue[f"snr_{name}"]) > threshold
+
+    rng = np.random.default_rng(0)  # thinning of undetected points for the plot only
+    keep = detected_mask | (rng.random(len(catalogue)) < min(1.0, 3e4 / len(catalogue)))
+    context.record.write_figure(
+        f"characteristic_strain_{model_name}",
+        plot_characteristic_strain(
+            list(detectors.values()),
+            frequency=frequency[keep],
+            characteristic_strain=strain[keep],
+            highlight=detected_mask[keep],
+            title=f"Galactic DWDs, {model_name}: 1 point = {weight:g} DWDs; "
+            f"height above {reference.name} = its averaged SNR",
+        ),
+    )
+    context.record.write_figure(
+        f"distributions_{model_name}",
+        plot_histograms(
+            {
+                "f_gw [Hz]": {
+                    n: t["f_gw"].to_value(u.Hz) for n, t in detected_tables.items()
+                },
+                "distance [kpc]": {
+                    n: t["distance"].to_value(u.kpc) for n, t in detected_tables.items()
+                },
+                "chirp mass [Msun]": {
+                    n: t["chirp_mass"].to_value(u.Msun)
+                    for n, t in detected_tables.items()
+                },
+            },
+            log=("f_gw [Hz]",),
+            title=f"Detected DWDs, {model_name}",
+        ),
+    )
+    union = detected_tables[next(iter(detected_tables))]
+    context.record.write_figure(
+        f"sky_{model_name}",
+        plot_sky_map(
+            union["l"].to_value(u.rad),
+            union["b"].to_value(u.rad),
+            colour=np.log10(np.asarray(union[f"snr_{next(iter(detected_tables))}"])),
+            colour_label="log10 SNR",
+            title=f"Detected by {next(iter(detected_tables))}, {model_name} "
+            "(Galactic coordinates)",
+        ),
+    )
+    fisher_panels = {}
+    for label, column, scale in (
+        ("sigma_f / f", "sigma_f", "f_gw"),
+        ("sigma_Mc / Mc", "sigma_Mc_over_Mc", None),
+        ("sky area [deg2]", "sky_area_deg2", None),
+    ):
+        groups = {}
+        for name, table in detected_tables.items():
+            if column not in table.colnames:
+                continue
+            values = np.asarray(u.Quantity(table[column]).value, dtype=float)
+            if scale is not None:
+                values = values / table[scale].to_value(u.Hz)
+            groups[name] = values
+        if groups:
+            fisher_panels[label] = groups
+    if fisher_panels:
+        context.record.write_figure(
+            f"fisher_errors_{model_name}",
+            plot_histograms(
+                fisher_panels,
+                log=tuple(fisher_panels),
+                title=f"Fisher errors of detected DWDs, {model_name}",
+            ),
+        )
+
+
+JOB = JobKind(
+    name="dwd_galaxy",
+    description="Galactic double white dwarfs (COSMIC + McMillan 2017) detected by "
+    "LISA, TianQin and both, with Fisher errors",
+    config_model=DWDGalaxyConfig,
+    run=run,
+    summary_keys={
+        "galaxy_fraction": "fraction of the Galaxy simulated",
+        "<model>_n_detected_<det>": "detections (per-source SNR > threshold)",
+        "<model>_n_detected_<det>_bootstrap_std": "bootstrap error from the finite "
+        "COSMIC sample",
+        "<model>_n_{alive,in_band,merged,formed}": "DWD totals in the Galaxy",
+        "<model>_fraction_chirp_mass_measured_<det>": "detected sources with "
+        "sigma_Mc/Mc below chirp_mass_precision",
+        "<model>_median_sky_area_deg2_<det>": "median sky-localisation area",
+        "ratio_model_2_over_model_1_<det>": "Model 2 / Model 1 detections",
+    },
+)
