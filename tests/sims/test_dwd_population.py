@@ -8,116 +8,46 @@ import pandas as pd
 import pytest
 
 from simfer.sims import dwd_population as dp
-from simfer.sims.binary_evolution import (
-    COLUMN_UNITS,
-    WD_TYPES,
-    DWDSample,
-    InitialConditions,
-    PopulationSynthesisSettings,
-    settings_hash,
-)
-from simfer.sims.galaxy import MCMILLAN_2017
+from simfer.sims.binary_evolution import DWDSample
 from simfer.sims.orbital_evolution import merger_time_circular, peters_beta
-from simfer.sims.star_formation import MODEL_1
 
 MSUN = u.Msun.to(u.kg)
 RSUN = u.Rsun.to(u.m)
-PC = u.pc.to(u.m)
 G = 6.67430e-11  # m^3 kg^-1 s^-2, CODATA 2018
-GALAXY_MASS = sum(MODEL_1.history(c.name).total_mass.to_value(u.Msun)
-                  for c in MCMILLAN_2017.components)  # fmt: skip
 BLOCK = 2**14  # small seed blocks so that tests exercise several blocks and chunks
 
 
-def _separation(f_gw, m1, m2):
-    """Kepler: separation in Rsun of a binary with GW frequency f_gw (Hz)."""
-    return np.cbrt(G * (m1 + m2) * MSUN / (np.pi * f_gw) ** 2) / RSUN
-
-
-def _sample(dwds: dict, n_per_galaxy: float, metallicity=0.02) -> DWDSample:
-    """A DWDSample of the given rows whose Galaxy forms ``n_per_galaxy`` DWDs."""
-    frame = pd.DataFrame(dwds)
-    n = len(frame)
-    frame["bin_num"] = np.arange(n)
-    frame["kstar_1"] = np.where(frame["mass_1"] < 0.45, 10, 11)
-    frame["kstar_2"] = np.where(frame["mass_2"] < 0.45, 10, 11)
-    frame["type_1"] = [WD_TYPES[k] for k in frame["kstar_1"]]
-    frame["type_2"] = [WD_TYPES[k] for k in frame["kstar_2"]]
-    frame["porb"] = (
-        2 * np.pi * np.sqrt((frame["sep"] * RSUN) ** 3
-                            / (G * (frame["mass_1"] + frame["mass_2"]) * MSUN))
-        / 86400.0
-    )  # fmt: skip
-    for key in ("mass_zams_1", "mass_zams_2", "porb_zams", "ecc_zams"):
-        frame[key] = 1.0
-    settings = PopulationSynthesisSettings(
-        initial_conditions=InitialConditions(metallicity=metallicity)
-    )
-    return DWDSample(
-        dwds=frame[list(COLUMN_UNITS)],
-        settings=settings,
-        settings_hash=settings_hash(settings),
-        seed=0,
-        n_binaries_sampled=n,
-        n_dropped=0,
-        total_mass_formed=n * GALAXY_MASS / n_per_galaxy,
-        cosmic_version="synthetic",
-    )
-
-
-def _mixed_sample(n_rows=60, n_per_galaxy=4e6, seed=3, metallicity=0.02):
-    """Close circular DWDs (f_gw 0.05-5 mHz at birth) and wide eccentric ones."""
-    rng = np.random.default_rng(seed)
-    m1 = rng.uniform(0.3, 0.9, n_rows)
-    m2 = rng.uniform(0.2, 0.6, n_rows)
-    close = np.arange(n_rows) % 2 == 0
-    f0 = np.where(close, 10 ** rng.uniform(-4.3, -2.3, n_rows), 1e-7)
-    return _sample(
-        {
-            "mass_1": m1,
-            "mass_2": m2,
-            "sep": _separation(f0, m1, m2),
-            "ecc": np.where(close, 0.0, rng.uniform(0.1, 0.9, n_rows)),
-            "t_dwd": rng.uniform(100.0, 6000.0, n_rows),
-        },
-        n_per_galaxy,
-        metallicity,
-    )
-
-
 @pytest.fixture(scope="module")
-def sample():
-    return _mixed_sample()
+def assemble(everywhere):
+    """``f(sample, **kwargs)``: assemble_population with small, fast defaults."""
+
+    def _assemble(sample, **kwargs):
+        if isinstance(sample, DWDSample):
+            sample = everywhere(sample)
+        options = {"seed": 7, "galaxy_fraction": 0.05, "chunk_size": 2 * BLOCK,
+                   "seed_block_size": BLOCK, "n_bootstrap": 50}  # fmt: skip
+        options.update(kwargs)
+        return dp.assemble_population(sample, **options)
+
+    return _assemble
 
 
-def _everywhere(sample):
-    """The same sample for every component, chosen explicitly (no Z warning)."""
-    return {comp.name: sample for comp in MCMILLAN_2017.components}
-
-
-def _assemble(sample, **kwargs):
-    if isinstance(sample, DWDSample):
-        sample = _everywhere(sample)
-    options = {"seed": 7, "galaxy_fraction": 0.05, "chunk_size": 2 * BLOCK,
-               "seed_block_size": BLOCK, "n_bootstrap": 50}  # fmt: skip
-    options.update(kwargs)
-    return dp.assemble_population(sample, **options)
-
-
-def test_orbital_decay_inside_the_assembly_follows_peters():
+def test_orbital_decay_inside_the_assembly_follows_peters(
+    assemble, dwd_separation, make_dwd_sample
+):
     m1, m2, t_dwd = 0.35, 0.30, 500.0  # Msun, Msun, Myr
-    a0 = _separation(2e-4, m1, m2)  # Rsun
-    a_close = _separation(5e-2, m1, m2)  # inside Roche-lobe contact (~0.02 Hz)
+    a0 = dwd_separation(2e-4, m1, m2)  # Rsun
+    a_close = dwd_separation(5e-2, m1, m2)  # inside Roche-lobe contact (~0.02 Hz)
     beta = peters_beta(m1 * MSUN, m2 * MSUN)
     # row 0 merges 1.2 Gyr after formation: catalogued systems span its decay
     t_merge = merger_time_circular(a0 * RSUN, m1 * MSUN, m2 * MSUN)
     assert 1e9 * 3.156e7 < t_merge < 2e9 * 3.156e7
-    sample = _sample(
+    sample = make_dwd_sample(
         {"mass_1": [m1, m1], "mass_2": [m2, m2], "sep": [a0, a_close],
          "ecc": [0.0, 0.0], "t_dwd": [t_dwd, t_dwd]},
         n_per_galaxy=4e5,
     )  # fmt: skip
-    pop = _assemble(sample, galaxy_fraction=0.1)
+    pop = assemble(sample, galaxy_fraction=0.1)
     cat = pop.catalogue
     assert len(cat) > 500  # ~ 1.5e3 row-0 systems alive expected: enough to test
     assert set(cat["sample_index"]) == {0}
@@ -136,14 +66,16 @@ def test_orbital_decay_inside_the_assembly_follows_peters():
     assert pop.counts_by_component["thin_disc"]["merged"] > 0
 
 
-def test_counts_scale_with_galaxy_fraction_and_sample_size():
-    big = _mixed_sample(n_rows=120, seed=5)
+def test_counts_scale_with_galaxy_fraction_and_sample_size(
+    assemble, make_dwd_sample, make_mixed_dwd_sample
+):
+    big = make_mixed_dwd_sample(n_rows=120, seed=5)
     # the first half of the rows with half the mass budget: a smaller sample
-    half = _sample(big.dwds.iloc[:60].to_dict("list"), n_per_galaxy=4e6)
+    half = make_dwd_sample(big.dwds.iloc[:60].to_dict("list"), n_per_galaxy=4e6)
     assert half.dwds_per_solar_mass == pytest.approx(big.dwds_per_solar_mass)
-    a = _assemble(big, galaxy_fraction=0.02, seed=1)
-    b = _assemble(big, galaxy_fraction=0.05, seed=2)
-    c = _assemble(half, galaxy_fraction=0.05, seed=3)
+    a = assemble(big, galaxy_fraction=0.02, seed=1)
+    b = assemble(big, galaxy_fraction=0.05, seed=2)
+    c = assemble(half, galaxy_fraction=0.05, seed=3)
     for key in ("alive", "in_band", "detected_LISA", "detected_joint"):
         ea = a.totals.get(key) or a.counts[key]
         eb = b.totals.get(key) or b.counts[key]
@@ -156,10 +88,10 @@ def test_counts_scale_with_galaxy_fraction_and_sample_size():
         assert abs(eb.value - ec.value) < 5 * sigma
 
 
-def test_same_seed_same_population_for_any_chunking_and_map(sample):
-    ref = _assemble(sample)
+def test_same_seed_same_population_for_any_chunking_and_map(assemble, mixed_dwd_sample):
+    ref = assemble(mixed_dwd_sample)
     assert len(ref.catalogue) > 1000  # enough rows for the comparison to mean much
-    other_chunks = _assemble(sample, chunk_size=5 * BLOCK)
+    other_chunks = assemble(mixed_dwd_sample, chunk_size=5 * BLOCK)
     seen = []
 
     def progress(iterable, description, total):
@@ -167,8 +99,8 @@ def test_same_seed_same_population_for_any_chunking_and_map(sample):
         return iter(iterable)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        threaded = _assemble(
-            sample, chunk_size=BLOCK, map_function=pool.map, progress=progress
+        threaded = assemble(
+            mixed_dwd_sample, chunk_size=BLOCK, map_function=pool.map, progress=progress
         )
     assert len(seen) == 1 and seen[0][1] > 3  # one bar over all (several) chunks
     for pop in (other_chunks, threaded):
@@ -177,14 +109,14 @@ def test_same_seed_same_population_for_any_chunking_and_map(sample):
             other = {**pop.totals, **pop.counts}[key]
             assert other.value == estimate.value  # exact
             np.testing.assert_array_equal(other.replicates, estimate.replicates)
-    different = _assemble(sample, seed=8)
+    different = assemble(mixed_dwd_sample, seed=8)
     assert len(different.catalogue) != len(ref.catalogue) or not np.array_equal(
         different.catalogue["f_gw"], ref.catalogue["f_gw"]
     )
 
 
-def test_bootstrap_replicates_average_to_the_count(sample):
-    pop = _assemble(sample, n_bootstrap=200)
+def test_bootstrap_replicates_average_to_the_count(assemble, mixed_dwd_sample):
+    pop = assemble(mixed_dwd_sample, n_bootstrap=200)
     for key, estimate in {**pop.totals, **pop.counts}.items():
         assert estimate.replicates.shape == (200,)
         # multinomial weights have mean 1, so the replicate mean estimates the
@@ -195,8 +127,8 @@ def test_bootstrap_replicates_average_to_the_count(sample):
     assert pop.counts["detected_joint"].std > 0  # the sample's composition matters
 
 
-def test_qtable_units_and_summary(sample):
-    pop = _assemble(sample, galaxy_fraction=0.01)
+def test_qtable_units_and_summary(assemble, mixed_dwd_sample):
+    pop = assemble(mixed_dwd_sample, galaxy_fraction=0.01)
     table = pop.to_qtable()
     assert table["f_gw"].unit == u.Hz
     assert table["distance"].unit == u.kpc
@@ -209,9 +141,9 @@ def test_qtable_units_and_summary(sample):
     assert pop.system_weight == pytest.approx(100.0, rel=1e-12)  # 1 / 0.01
 
 
-def test_an_empty_galaxy_gives_an_empty_catalogue(sample):
+def test_an_empty_galaxy_gives_an_empty_catalogue(assemble, mixed_dwd_sample):
     # expected 4e6 * 1e-7 = 0.4 systems in all: this seed draws none
-    pop = _assemble(sample, galaxy_fraction=1e-7, seed=1)
+    pop = assemble(mixed_dwd_sample, galaxy_fraction=1e-7, seed=1)
     assert pop.totals["formed"].value == 0
     assert len(pop.catalogue) == 0
     assert {"component", "f_gw", "snr_joint", "snr_avg_TianQin"} <= set(
@@ -230,6 +162,6 @@ def test_an_empty_galaxy_gives_an_empty_catalogue(sample):
         ({"f_min_catalogue": -1 * u.Hz}, "f_min_catalogue"),
     ],
 )
-def test_bad_arguments_are_rejected(sample, kwargs, match):
+def test_bad_arguments_are_rejected(assemble, mixed_dwd_sample, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        _assemble(sample, **kwargs)
+        assemble(mixed_dwd_sample, **kwargs)
