@@ -30,14 +30,10 @@ from simfer.inference.fisher import (
     IllConditionedFisherWarning,
     fisher_galactic_binaries,
 )
-from simfer.sims.binary_evolution import (
-    PopulationSynthesisSettings,
-    evolve_dwd_sample,
-    load_shipped_sample,
-    shipped_sample_labels,
-)
+from simfer.sims.binary_evolution import PopulationSynthesisSettings, evolve_dwd_sample
 from simfer.sims.detectors import get_detector
 from simfer.sims.dwd_population import MetallicityMismatchWarning, assemble_population
+from simfer.sims.dwd_samples import load_shipped_sample, shipped_sample_labels
 from simfer.sims.galactic_binaries import GalacticBinary
 from simfer.sims.galaxy import MCMILLAN_2017
 from simfer.sims.star_formation import MODEL_1, MODEL_2

@@ -6,10 +6,11 @@ have become white dwarfs. Each sample carries its stellar-mass budget, so it
 scales to the stellar mass formed in a Galaxy component:
 ``sample.dwds_per_solar_mass`` DWDs form per solar mass of stars formed.
 
-COSMIC 4.3.3 has no per-binary time limit, so binaries are evolved in worker
-processes that are killed when a chunk overruns; the binaries of an overrun
-chunk are re-run one at a time and any that overrun alone are dropped and
-counted.
+This module holds the settings, their single mapping onto COSMIC, the mass
+budget, the sampling of initial binaries, the extraction of DWDs and
+``evolve_dwd_sample``. BSE runs in killable worker processes with time limits
+(``simfer.sims.cosmic_workers``); samples are stored, cached and shipped by
+``simfer.sims.dwd_samples``, whose public names are re-exported here.
 
 Columns of ``DWDSample.dwds`` (units in ``COLUMN_UNITS``): ``bin_num``;
 ``mass_1``, ``mass_2`` (Msun); ``kstar_1``, ``kstar_2`` (BSE type 10/11/12)
@@ -30,29 +31,36 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
+import importlib
 import importlib.metadata
-import importlib.resources
 import json
 import logging
 import math
-import os
 import resource
-import subprocess
-import sys
-import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.connection import wait as wait_for_connections
-from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# _worker_main stays importable here for worker processes started by code
+# loaded before the workers moved to cosmic_workers.
+from simfer.sims.cosmic_workers import (
+    WD_TYPES,
+    _evolve_with_timeouts,
+    _worker_main,  # noqa: F401
+    first_dwd_rows,
+)
+
+if TYPE_CHECKING:  # re-exported at run time by __getattr__ below
+    from simfer.sims.dwd_samples import (
+        DWDSample,
+        DWDSampleCache,
+        load_shipped_sample,
+        shipped_sample_labels,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +85,6 @@ __all__ = [
     "shipped_sample_labels",
 ]
 
-WD_TYPES = {10: "He", 11: "CO", 12: "ONe"}
 COLUMN_UNITS = {
     "bin_num": "", "mass_1": "Msun", "mass_2": "Msun", "kstar_1": "", "kstar_2": "",
     "type_1": "", "type_2": "", "sep": "Rsun", "porb": "day", "ecc": "",
@@ -85,9 +92,6 @@ COLUMN_UNITS = {
     "porb_zams": "day", "ecc_zams": "",
 }  # fmt: skip
 FORMAT_VERSION = 1
-_METADATA_KEY = b"simfer.dwd_sample"
-_BPP_COLUMNS = ["tphys", "mass_1", "mass_2", "kstar_1", "kstar_2", "sep", "porb",
-                "ecc", "evol_type", "bin_state"]  # fmt: skip
 
 # COSMIC's documented defaults for every BSE flag (cosmic/data/cosmic-settings.json,
 # COSMIC 4.3.3). alpha1, lambdaf and qcflag are set from BinaryPhysics instead.
@@ -456,197 +460,8 @@ def sample_initial_binaries(
 
 
 # --------------------------------------------------------------------------- #
-# Evolution in killable worker processes
+# DWD extraction and the full run
 # --------------------------------------------------------------------------- #
-class _SerialPool:
-    """Stands in for COSMIC's process pool so that BSE runs in this process."""
-
-    def map(self, func, items):
-        return [func(item) for item in items]
-
-    imap = map
-
-
-def first_dwd_rows(bpp: pd.DataFrame) -> pd.DataFrame:
-    """The first bpp row of each binary in which both stars are white dwarfs."""
-    wd = list(WD_TYPES)
-    both = bpp["kstar_1"].isin(wd) & bpp["kstar_2"].isin(wd)
-    return bpp.loc[both].groupby("bin_num", sort=True).head(1).reset_index(drop=True)
-
-
-def _evolve_chunk(initial: pd.DataFrame, bse_dict: dict[str, Any]) -> dict[str, Any]:
-    from cosmic.evolve import Evolve
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        bpp = Evolve.evolve(
-            initialbinarytable=initial, BSEDict=bse_dict, pool=_SerialPool(),
-            bpp_columns=_BPP_COLUMNS,
-        )[0]  # fmt: skip
-    return {
-        "dwd_rows": first_dwd_rows(bpp),
-        "evolved": np.unique(bpp["bin_num"].to_numpy()),
-        "errored": np.unique(bpp.loc[bpp["evol_type"] >= 100, "bin_num"].to_numpy()),
-        "warnings": sorted({str(w.message)[:200] for w in caught}),
-    }
-
-
-def _worker_main(read_fd: int, write_fd: int) -> None:
-    """Worker process: evolve chunks read from ``read_fd`` until it reads None."""
-    import cosmic.evolve  # noqa: F401  (import before reporting ready)
-
-    tasks, results = (
-        Connection(read_fd, writable=False),
-        Connection(write_fd, readable=False),
-    )
-    results.send("ready")
-    while (task := tasks.recv()) is not None:
-        try:
-            results.send(("ok", _evolve_chunk(*task)))
-        except Exception as exc:  # BSE failures are reported, not fatal
-            results.send(("error", f"{type(exc).__name__}: {exc}"))
-
-
-class _Worker:
-    """A python subprocess running ``_worker_main``, killable at any time.
-
-    A fresh interpreter (not multiprocessing) so that callers need no
-    ``if __name__ == "__main__"`` guard and no fork happens in a threaded
-    parent; BSE's console output is discarded.
-    """
-
-    def __init__(self) -> None:
-        task_read, task_write = os.pipe()
-        result_read, result_write = os.pipe()
-        code = (
-            "from simfer.sims.binary_evolution import _worker_main; "
-            f"_worker_main({task_read}, {result_write})"
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", code],
-            pass_fds=(task_read, result_write),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-        )
-        os.close(task_read)
-        os.close(result_write)
-        self.tasks = Connection(task_write, readable=False)
-        self.conn = Connection(result_read, writable=False)
-        if not self.conn.poll(300.0) or self.conn.recv() != "ready":
-            self.kill()
-            raise RuntimeError("COSMIC worker process did not start within 300 s")
-        self.task: np.ndarray | None = None
-        self.deadline = math.inf
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self.tasks.close()
-        self.conn.close()
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.tasks.send(None)
-        try:
-            self.process.wait(timeout=10.0)
-            self.tasks.close()
-            self.conn.close()
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-
-def _evolve_with_timeouts(
-    initial: pd.DataFrame,
-    bse_dict: dict[str, Any],
-    n_proc: int,
-    chunk_size: int,
-    timeout_per_binary: float,
-    chunk_timeout: tuple[float, float] = (10.0, 0.2),
-) -> dict[str, Any]:
-    """Evolve ``initial`` in ``n_proc`` worker processes with time limits.
-
-    A chunk of k binaries may take chunk_timeout[0] + chunk_timeout[1] * k
-    seconds (by default over ten times the typical 20-40 ms per binary). A
-    chunk that overruns, fails or kills its worker is split into single
-    binaries, each allowed ``timeout_per_binary`` seconds; single binaries
-    that overrun or fail are dropped and returned as timed_out or failed.
-    """
-    positions = np.arange(len(initial))
-    queue = collections.deque(
-        positions[i : i + chunk_size] for i in range(0, len(positions), chunk_size)
-    )
-    workers: list[_Worker | None] = [None] * n_proc
-    out: dict[str, list] = {"dwd_rows": [], "evolved": [], "errored": []}
-    dropped: dict[str, list[int]] = {"timed_out": [], "failed": []}
-    messages: set[str] = set()
-    n_done, next_report = 0, 0.1
-
-    def give_up_or_split(rows: np.ndarray, kind: str, why: str) -> None:
-        if len(rows) == 1:
-            dropped[kind].append(int(initial["bin_num"].iloc[rows[0]]))
-            logger.warning("Dropped binary %d: %s", dropped[kind][-1], why)
-        else:
-            logger.info("Chunk of %d binaries %s; re-running singly", len(rows), why)
-            queue.extend(rows[i : i + 1] for i in range(len(rows)))
-
-    try:
-        while queue or any(w is not None and w.task is not None for w in workers):
-            for i, worker in enumerate(workers):
-                if queue and (worker is None or worker.task is None):
-                    workers[i] = worker = worker or _Worker()
-                    rows = queue.popleft()
-                    worker.tasks.send((initial.iloc[rows], bse_dict))
-                    worker.task = rows
-                    limit = timeout_per_binary
-                    if len(rows) > 1:
-                        limit = chunk_timeout[0] + chunk_timeout[1] * len(rows)
-                    worker.deadline = time.monotonic() + limit
-            busy = [w for w in workers if w is not None and w.task is not None]
-            wait_s = max(0.0, min(w.deadline for w in busy) - time.monotonic())
-            ready = wait_for_connections([w.conn for w in busy], wait_s)
-            for i, worker in enumerate(workers):
-                if worker is None or worker.task is None:
-                    continue
-                rows = worker.task
-                if worker.conn in ready:
-                    try:
-                        status, result = worker.conn.recv()
-                    except (EOFError, OSError):  # BSE ended the worker process
-                        worker.kill()
-                        workers[i] = None
-                        give_up_or_split(rows, "failed", "ended its worker process")
-                        continue
-                    worker.task = None
-                    if status != "ok":
-                        give_up_or_split(rows, "failed", f"failed ({result})")
-                        continue
-                    for key in out:
-                        out[key].append(result[key])
-                    messages.update(result["warnings"])
-                    n_done += len(rows)
-                    if n_done >= next_report * len(initial):
-                        logger.info("Evolved %d of %d binaries", n_done, len(initial))
-                        next_report += 0.1
-                elif time.monotonic() >= worker.deadline:
-                    worker.kill()
-                    workers[i] = None
-                    give_up_or_split(rows, "timed_out", "timed out")
-    finally:
-        for worker in workers:
-            if worker is not None:
-                worker.stop()
-    for message in sorted(messages):
-        logger.debug("COSMIC warning: %s", message)
-    empty = pd.DataFrame(columns=[*_BPP_COLUMNS, "bin_num"])
-    return {
-        "dwd_rows": pd.concat(out["dwd_rows"] or [empty], ignore_index=True),
-        "evolved": np.concatenate([np.empty(0, int), *out["evolved"]]),
-        "errored": np.concatenate([np.empty(0, int), *out["errored"]]),
-        "timed_out": np.asarray(dropped["timed_out"], dtype=int),
-        "failed": np.asarray(dropped["failed"], dtype=int),
-    }
-
-
 def _dwd_table(
     dwd_rows: pd.DataFrame, initial: pd.DataFrame
 ) -> tuple[pd.DataFrame, int]:
@@ -687,123 +502,6 @@ def _dwd_table(
         }
     )
     return table[list(COLUMN_UNITS)], n_not_bound
-
-
-# --------------------------------------------------------------------------- #
-# Samples, Parquet storage and the cache
-# --------------------------------------------------------------------------- #
-@dataclass(frozen=True)
-class DWDSample:
-    """DWDs at formation from one COSMIC run, with the run's mass budget.
-
-    Attributes
-    ----------
-    dwds : pandas.DataFrame
-        One row per DWD; columns and units in ``COLUMN_UNITS``.
-    settings : PopulationSynthesisSettings
-        Settings of the run.
-    settings_hash : str
-        ``settings_hash(settings)``.
-    seed : int
-        Seed of the run.
-    n_binaries_sampled : int
-        Binaries evolved (dropped ones included).
-    n_dropped : int
-        Binaries with no usable evolution: timed out, failed, missing from
-        COSMIC's output or stopped by a COSMIC error (evol_type >= 100).
-    total_mass_formed : float
-        Stellar mass in Msun represented by the binaries that were evolved
-        successfully, counting singles and stars outside the evolved mass
-        window (dropped binaries are removed from the budget pro rata).
-    cosmic_version : str
-        Version of cosmic-popsynth that made the sample.
-    provenance : dict
-        Other counts and timings (``n_timed_out``, ``runtime_s``, ...).
-    """
-
-    dwds: pd.DataFrame
-    settings: PopulationSynthesisSettings
-    settings_hash: str
-    seed: int
-    n_binaries_sampled: int
-    n_dropped: int
-    total_mass_formed: float
-    cosmic_version: str
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def dwds_per_solar_mass(self) -> float:
-        """DWDs formed per solar mass of stars formed, in 1/Msun."""
-        return len(self.dwds) / self.total_mass_formed
-
-    def metadata(self) -> dict[str, Any]:
-        """JSON-serialisable metadata (everything except the table)."""
-        return {
-            "format_version": FORMAT_VERSION,
-            "settings": self.settings.model_dump(mode="json"),
-            "settings_hash": self.settings_hash,
-            "seed": int(self.seed),
-            "n_binaries_sampled": int(self.n_binaries_sampled),
-            "n_dropped": int(self.n_dropped),
-            "total_mass_formed": float(self.total_mass_formed),
-            "cosmic_version": self.cosmic_version,
-            "column_units": COLUMN_UNITS,
-            "provenance": self.provenance,
-        }
-
-    def to_parquet(self, path: str | os.PathLike) -> Path:
-        """Write to Parquet atomically (temporary file, then ``os.replace``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pandas(self.dwds, preserve_index=False)
-        schema_meta = dict(table.schema.metadata or {})
-        schema_meta[_METADATA_KEY] = json.dumps(self.metadata()).encode()
-        table = table.replace_schema_metadata(schema_meta)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".parquet.tmp")
-        os.close(handle)
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
-        try:
-            pq.write_table(table, tmp, compression="zstd")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
-
-    @classmethod
-    def from_parquet(cls, path: str | os.PathLike) -> DWDSample:
-        """Read a sample written by ``to_parquet``; checks the settings hash."""
-        table = pq.read_table(path)
-        meta = _read_metadata(table.schema, path)
-        settings = PopulationSynthesisSettings.model_validate(meta["settings"])
-        if settings_hash(settings) != meta["settings_hash"]:
-            raise ValueError(f"{path}: stored settings do not match settings_hash")
-        return cls(
-            dwds=table.to_pandas(),
-            settings=settings,
-            settings_hash=meta["settings_hash"],
-            seed=meta["seed"],
-            n_binaries_sampled=meta["n_binaries_sampled"],
-            n_dropped=meta["n_dropped"],
-            total_mass_formed=meta["total_mass_formed"],
-            cosmic_version=meta["cosmic_version"],
-            provenance=meta["provenance"],
-        )
-
-
-def _read_metadata(schema: pa.Schema, path: str | os.PathLike) -> dict[str, Any]:
-    raw = (schema.metadata or {}).get(_METADATA_KEY)
-    if raw is None:
-        raise ValueError(f"{path} is not a simfer DWD sample (no metadata)")
-    meta = json.loads(raw)
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has format_version {meta.get('format_version')}, "
-            f"expected {FORMAT_VERSION}"
-        )
-    return meta
 
 
 def _cosmic_version() -> str:
@@ -847,6 +545,8 @@ def evolve_dwd_sample(
         raise ValueError(f"timeout_per_binary must be > 0 s, got {timeout_per_binary}")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    from simfer.sims.dwd_samples import DWDSample
+
     _, bse_dict = cosmic_arguments(settings)
     start = time.perf_counter()
     cpu_start = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -919,100 +619,16 @@ def evolve_dwd_sample(
     return sample
 
 
-_SHIPPED_FILE = "dwd_sample_{label}.parquet"
+# Names kept in dwd_samples, which imports this module: re-exported lazily.
+_STORAGE_NAMES = ("DWDSample", "DWDSampleCache", "load_shipped_sample",
+                  "shipped_sample_labels")  # fmt: skip
 
 
-def _shipped_path(label: str):
-    return importlib.resources.files("simfer").joinpath(
-        "data", _SHIPPED_FILE.format(label=label)
-    )
+def __getattr__(name: str) -> Any:
+    if name in _STORAGE_NAMES:
+        return getattr(importlib.import_module("simfer.sims.dwd_samples"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def shipped_sample_labels() -> list[str]:
-    """Labels (e.g. ``"z0p02"``) of the DWD samples shipped with simfer."""
-    data = importlib.resources.files("simfer").joinpath("data")
-    if not data.is_dir():
-        return []
-    prefix, suffix = _SHIPPED_FILE.split("{label}")
-    names = [p.name for p in data.iterdir() if p.name.startswith(prefix)]
-    return sorted(n[len(prefix) : -len(suffix)] for n in names if n.endswith(suffix))
-
-
-def load_shipped_sample(metallicity: str | float) -> DWDSample:
-    """Load a shipped DWD sample by label (``"z0p02"``) or metallicity (0.02)."""
-    label = (
-        metallicity if isinstance(metallicity, str) else metallicity_label(metallicity)
-    )
-    available = shipped_sample_labels()
-    if label not in available:
-        raise ValueError(f"no shipped DWD sample {label!r}; available: {available}")
-    with importlib.resources.as_file(_shipped_path(label)) as path:
-        return DWDSample.from_parquet(path)
-
-
-class DWDSampleCache:
-    """Parquet cache of DWD samples keyed by settings hash, size, seed and COSMIC.
-
-    Parameters
-    ----------
-    directory : str or os.PathLike
-        Folder holding the cached files (created on first write).
-    """
-
-    def __init__(self, directory: str | os.PathLike) -> None:
-        self.directory = Path(directory)
-
-    def path_for(
-        self, settings: PopulationSynthesisSettings, n_binaries: int, seed: int
-    ) -> Path:
-        """File that holds (or will hold) the sample for these arguments."""
-        version = _cosmic_version().replace(".", "p")
-        name = (
-            f"dwd_{settings_hash(settings)[:24]}_n{n_binaries}_s{seed}_cosmic{version}"
-        )
-        return self.directory / f"{name}.parquet"
-
-    def get_or_create(
-        self,
-        settings: PopulationSynthesisSettings,
-        n_binaries: int,
-        seed: int,
-        n_proc: int = 1,
-    ) -> DWDSample:
-        """Return the cached sample, a matching shipped one, or evolve and store."""
-        key = (settings_hash(settings), int(n_binaries), int(seed), _cosmic_version())
-        path = self.path_for(settings, n_binaries, seed)
-        if path.exists():
-            try:
-                sample = DWDSample.from_parquet(path)
-                if _sample_key(sample) == key:
-                    logger.info("Loaded cached DWD sample %s", path)
-                    return sample
-                logger.warning(
-                    "Cached file %s does not match its key; rebuilding", path
-                )
-            except (OSError, ValueError, pa.ArrowException) as exc:
-                logger.warning("Unreadable cache file %s (%s); rebuilding", path, exc)
-        for label in shipped_sample_labels():
-            with importlib.resources.as_file(_shipped_path(label)) as shipped:
-                meta = _read_metadata(pq.read_schema(shipped), shipped)
-                shipped_key = (
-                    meta["settings_hash"], meta["n_binaries_sampled"], meta["seed"],
-                    meta["cosmic_version"],
-                )  # fmt: skip
-                if shipped_key == key:
-                    logger.info("Using shipped DWD sample %s", label)
-                    return DWDSample.from_parquet(shipped)
-        sample = evolve_dwd_sample(settings, n_binaries, seed, n_proc=n_proc)
-        sample.to_parquet(path)
-        logger.info("Cached DWD sample in %s", path)
-        return sample
-
-
-def _sample_key(sample: DWDSample) -> tuple[str, int, int, str]:
-    return (
-        sample.settings_hash,
-        sample.n_binaries_sampled,
-        sample.seed,
-        sample.cosmic_version,
-    )
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_STORAGE_NAMES])

@@ -7,7 +7,7 @@ DWDs into chunks; this module chooses each component's COSMIC sample
 
 Per Galactic component (thin disc, thick disc, bulge):
 
-1. **Normalisation.** A COSMIC sample (:class:`~simfer.sims.binary_evolution.DWDSample`)
+1. **Normalisation.** A COSMIC sample (:class:`~simfer.sims.dwd_samples.DWDSample`)
    forms ``sample.dwds_per_solar_mass`` DWDs per solar mass of stars formed, so the
    component forms on average ``dwds_per_solar_mass * M_formed`` of them, with
    ``M_formed`` the ``total_mass`` of the component's star-formation history. No
@@ -81,8 +81,9 @@ from astropy import constants
 
 from simfer import SimferWarning
 from simfer.inference.snr import gr_fdot, snr_averaged, snr_network, snr_per_source
-from simfer.sims.binary_evolution import WD_TYPES, DWDSample
+from simfer.sims.cosmic_workers import WD_TYPES
 from simfer.sims.detectors import Detector, get_detector
+from simfer.sims.dwd_samples import DWDSample
 from simfer.sims.galaxy import MCMILLAN_2017, MilkyWayModel
 from simfer.sims.orbital_evolution import evolve_orbit, peters_beta
 from simfer.sims.star_formation import MODEL_1, StarFormationModel

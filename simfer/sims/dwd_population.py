@@ -45,7 +45,6 @@ import numpy as np
 import pandas as pd
 from astropy.table import QTable
 
-from simfer.sims.binary_evolution import DWDSample
 from simfer.sims.detectors import Detector
 from simfer.sims.dwd_chunks import (
     _CHUNK_STAGES,
@@ -65,6 +64,7 @@ from simfer.sims.dwd_chunks import (
     plan_chunks,
     simulate_chunk,
 )
+from simfer.sims.dwd_samples import DWDSample
 from simfer.sims.galaxy import MCMILLAN_2017, MilkyWayModel
 from simfer.sims.star_formation import MODEL_1, StarFormationModel
 

@@ -31,15 +31,17 @@ from simfer.inference.fisher import fisher_galactic_binaries
 from simfer.plots import plot_characteristic_strain, plot_histograms, plot_sky_map
 from simfer.sims.binary_evolution import (
     BinaryPhysics,
-    DWDSample,
-    DWDSampleCache,
     InitialConditions,
     PopulationSynthesisSettings,
-    load_shipped_sample,
     settings_hash,
-    shipped_sample_labels,
 )
 from simfer.sims.dwd_population import assemble_population
+from simfer.sims.dwd_samples import (
+    DWDSample,
+    DWDSampleCache,
+    load_shipped_sample,
+    shipped_sample_labels,
+)
 from simfer.sims.galactic_binaries import GalacticBinary
 from simfer.sims.galaxy import MCMILLAN_2017
 from simfer.sims.star_formation import MODEL_1, MODEL_2
