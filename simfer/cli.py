@@ -44,7 +44,7 @@ T = TypeVar("T")
 CONFIG_ERROR_EXIT = 2
 
 
-def _configure_logging(verbose: bool) -> None:
+def _configure_logging(verbose: bool = False) -> None:
     logger = logging.getLogger("simfer")
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not any(isinstance(h, RichHandler) for h in logger.handlers):
@@ -110,18 +110,29 @@ def run(
     from simfer.workflow.runner import RunDirectoryExistsError
     from simfer.workflow.runner import run as run_workflow
 
+    _configure_logging(verbose)
     prepared = _prepare_or_exit(workflow_file, set_ or [])
     if out is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = Path("runs") / f"{workflow_file.stem}-{stamp}"
     if resume and not (out / "config.yaml").exists():
         error_console.print(f"[yellow]nothing to resume in {out}; starting afresh")
-    _configure_logging(verbose)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        error_console.print(f"[bold red]error:[/] cannot use --out {out}: {error}")
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
     try:
         directory = run_workflow(prepared, out, resume=resume, progress=_progress)
     except RunDirectoryExistsError as error:
         error_console.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    except KeyboardInterrupt:
+        error_console.print(
+            f"[yellow]interrupted[/]: completed steps are kept in {out}; "
+            "rerun the same command with --resume to continue"
+        )
+        raise typer.Exit(130) from None
     console.print(f"[bold green]done[/]: results in {directory}")
     _print_summary(directory)
 
@@ -135,6 +146,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check a workflow file and print it fully resolved (defaults filled in)."""
+    _configure_logging()
     prepared = _prepare_or_exit(workflow_file, set_ or [])
     error_console.print(
         f"[bold green]valid[/] {workflow_file} (kind {prepared.job.name})"
@@ -161,19 +173,28 @@ def show(
     if not (run_dir / "config.yaml").exists():
         error_console.print(f"[bold red]error:[/] {run_dir} is not a run directory")
         raise typer.Exit(CONFIG_ERROR_EXIT)
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    console.print(f"[bold]{run_dir}[/]: kind {config['kind']}, seed {config['seed']}")
-    provenance_file = run_dir / "provenance.json"
-    if provenance_file.exists():
-        info = json.loads(provenance_file.read_text())
-        git = info.get("git", {})
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
         console.print(
-            f"simfer {info['simfer_version']} (commit {git.get('commit')}, "
-            f"dirty {git.get('dirty')}), {info['start_utc']} -> {info['end_utc']}"
+            f"[bold]{run_dir}[/]: kind {config.get('kind')}, seed {config.get('seed')}"
         )
-    else:
-        console.print("[yellow]incomplete run: no provenance.json (use --resume)")
-    _print_summary(run_dir)
+        provenance_file = run_dir / "provenance.json"
+        if provenance_file.exists():
+            info = json.loads(provenance_file.read_text())
+            git = info.get("git", {})
+            console.print(
+                f"simfer {info.get('simfer_version')} (commit {git.get('commit')}, "
+                f"dirty {git.get('dirty')}), "
+                f"{info.get('start_utc')} -> {info.get('end_utc')}"
+            )
+        else:
+            console.print("[yellow]incomplete run: no provenance.json (use --resume)")
+        _print_summary(run_dir)
+    except (OSError, ValueError, AttributeError, yaml.YAMLError) as error:
+        error_console.print(
+            f"[bold red]error:[/] damaged run record in {run_dir}: {error}"
+        )
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
     for sub in ("tables", "fields", "figures"):
         files = sorted((run_dir / sub).glob("*")) if (run_dir / sub).exists() else []
         if files:

@@ -45,16 +45,23 @@ def _invoke(*args: str):
 
 BAD_CASES = {
     "malformed YAML": (GOOD.replace("seed: 3", "seed: [3"), "<yaml>", None),
-    "wrong unit": (GOOD.replace('t_obs: "4 yr"', 't_obs: "4 kpc"'),
-                   "config.detectors.LISA.t_obs", 16),
-    "negative mass": (GOOD.replace('"0.3 solMass"', '"-0.3 solMass"'),
-                      "config.sources[0].m_2", 10),
-    "unknown detector": (GOOD.replace("TianQin: {}", "Taiji: {}"),
-                         "config.detectors.Taiji", 17),
-    "unknown kind": (GOOD.replace("verification_binaries", "galaxy_soup"),
-                     "kind", 1),
-    "unknown key": (GOOD.replace("fisher: false", "fishr: false"),
-                    "config.fishr", 5),
+    "wrong unit": (
+        GOOD.replace('t_obs: "4 yr"', 't_obs: "4 kpc"'),
+        "config.detectors.LISA.t_obs",
+        16,
+    ),
+    "negative mass": (
+        GOOD.replace('"0.3 solMass"', '"-0.3 solMass"'),
+        "config.sources[0].m_2",
+        10,
+    ),
+    "unknown detector": (
+        GOOD.replace("TianQin: {}", "Taiji: {}"),
+        "config.detectors.Taiji",
+        17,
+    ),
+    "unknown kind": (GOOD.replace("verification_binaries", "galaxy_soup"), "kind", 1),
+    "unknown key": (GOOD.replace("fisher: false", "fishr: false"), "config.fishr", 5),
 }
 
 
@@ -116,8 +123,14 @@ def test_run_writes_a_complete_record_and_resume_reuses_it(tmp_path):
     out = tmp_path / "run"
     first = _invoke("run", workflow, "--out", out)
     assert first.exit_code == 0, first.output
-    for name in ("config.yaml", "provenance.json", "run.log", "summary.json",
-                 "tables/snr.parquet", "figures/characteristic_strain.png"):
+    for name in (
+        "config.yaml",
+        "provenance.json",
+        "run.log",
+        "summary.json",
+        "tables/snr.parquet",
+        "figures/characteristic_strain.png",
+    ):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_sources"] == 1
@@ -150,3 +163,52 @@ def test_same_seed_gives_identical_tables(tmp_path):
             assert np.array_equal(values, np.asarray(second[column]), equal_nan=True)
         else:
             assert (values == np.asarray(second[column])).all()
+
+
+def test_detector_names_are_case_insensitive_but_given_once(tmp_path):
+    lower = GOOD.replace("LISA:", "lisa:").replace("TianQin:", "TIANQIN:")
+    result = _invoke("validate", _write(tmp_path, lower))
+    assert result.exit_code == 0, result.output
+    resolved = yaml.safe_load(result.stdout)
+    assert set(resolved["config"]["detectors"]) == {"LISA", "TianQin"}
+    both = GOOD.replace("TianQin: {}", "lisa: {}")
+    result = _invoke("validate", _write(tmp_path, both))
+    assert result.exit_code == 2
+    assert "expected each detector once" in result.output
+
+
+def test_resume_refuses_a_different_configuration(tmp_path):
+    workflow = _write(tmp_path, GOOD)
+    out = tmp_path / "run"
+    assert _invoke("run", workflow, "--out", out).exit_code == 0
+    result = _invoke(
+        "run", workflow, "--out", out, "--resume", "--set", "config.snr_threshold=8"
+    )
+    assert result.exit_code == 2
+    assert "config.snr_threshold" in result.output
+
+
+def test_unusable_out_directory_is_a_clear_error(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    result = _invoke("run", _write(tmp_path, GOOD), "--out", a_file / "sub")
+    assert result.exit_code == 2
+    assert "cannot use --out" in result.output
+
+
+def test_show_reports_a_damaged_record(tmp_path):
+    (tmp_path / "config.yaml").write_text("kind: x\n")
+    (tmp_path / "summary.json").write_text("{not json")
+    result = _invoke("show", tmp_path)
+    assert result.exit_code == 2
+    assert "damaged run record" in result.output
+
+
+def test_broken_catalogue_is_rejected_before_running(tmp_path):
+    (tmp_path / "cat.ecsv").write_text("# %ECSV 1.0\n# ---\nname period\nx 1\n")
+    text = GOOD.replace("catalogue: null", "catalogue: cat.ecsv")  # relative to file
+    out = tmp_path / "run"
+    result = _invoke("run", _write(tmp_path, text), "--out", out)
+    assert result.exit_code == 2
+    assert "config.catalogue" in result.output
+    assert not out.exists()

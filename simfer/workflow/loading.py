@@ -78,10 +78,16 @@ class LoadedYaml:
     data: Any
     lines: dict[KeyPath, int]
     source: str
+    overridden: set[KeyPath] = field(default_factory=set)
 
     def line_of(self, key_path: KeyPath) -> int | None:
-        """Line of ``key_path``, or of its nearest ancestor present in the file."""
+        """Line of ``key_path``, or of its nearest ancestor present in the file.
+
+        None for keys set or changed on the command line (``--set``).
+        """
         path = tuple(key_path)
+        if any(path[: len(o)] == o for o in self.overridden):
+            return None
         while path:
             if path in self.lines:
                 return self.lines[path]
@@ -133,8 +139,11 @@ def parse_yaml_with_lines(text: str, source: str = "<string>") -> LoadedYaml:
 
     lines: dict[KeyPath, int] = {}
     if node is not None:
+        problems = _check_aliases(node)
         lines[()] = node.start_mark.line + 1
-        _record_lines(node, (), lines)
+        _record_lines(node, (), lines, problems, set())
+        if problems:
+            raise WorkflowConfigError(source, problems)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -152,23 +161,99 @@ def parse_yaml_with_lines(text: str, source: str = "<string>") -> LoadedYaml:
     return LoadedYaml(data=data, lines=lines, source=source)
 
 
-def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
+#: Largest number of nodes a document may expand to through aliases: a guard
+#: against "billion laughs" files, far above any real workflow.
+MAX_EXPANDED_NODES = 100_000
+
+
+def _check_aliases(root: yaml.Node) -> list[ConfigProblem]:
+    """Reject recursive aliases and documents that aliases blow up in size."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in on_path:
+            raise _RecursiveAlias(node.start_mark.line + 1)
+        if id(node) in sizes:
+            return sizes[id(node)]
+        on_path.add(id(node))
+        children = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        total = 1 + sum(size(child) for child in children)
+        on_path.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    try:
+        total = size(root)
+    except _RecursiveAlias as error:
+        return [
+            ConfigProblem(
+                "<yaml>",
+                error.line,
+                "no alias inside its own anchor",
+                "a recursive alias",
+            )
+        ]
+    if total > MAX_EXPANDED_NODES:
+        return [
+            ConfigProblem(
+                "<yaml>",
+                None,
+                f"at most {MAX_EXPANDED_NODES} values after expanding aliases",
+                f"{total}",
+            )
+        ]
+    return []
+
+
+class _RecursiveAlias(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _record_lines(
+    node: yaml.Node,
+    path: KeyPath,
+    lines: dict[KeyPath, int],
+    problems: list[ConfigProblem],
+    visited: set[int],
+) -> None:
+    if id(node) in visited:  # an alias: its lines were recorded where it was defined
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _record_lines(value_node, (*path, key), lines)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(
+                    ConfigProblem(
+                        format_key_path((*path, key)),
+                        line,
+                        f"each key once (first given on line {seen[key]})",
+                        "a second value for the same key",
+                    )
+                )
+            seen[key] = line
+            lines[(*path, key)] = line
+            _record_lines(value_node, (*path, key), lines, problems, visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines[(*path, index)] = item.start_mark.line + 1
-            _record_lines(item, (*path, index), lines)
+            _record_lines(item, (*path, index), lines, problems, visited)
 
 
 def apply_overrides(
     loaded: LoadedYaml, overrides: list[str] | tuple[str, ...]
 ) -> LoadedYaml:
-    """Apply ``key.path=value`` overrides (values parsed as YAML scalars).
+    """Apply ``key.path=value`` overrides (values parsed as YAML).
 
+    List items are addressed by index, ``sources[0].m_1`` or ``sources.0.m_1``.
     Overridden keys lose their line number: problems with them are reported as
     coming from the command line.
 
@@ -176,14 +261,14 @@ def apply_overrides(
     ------
     WorkflowConfigError
         If an override is not of the form ``key.path=value``, or tries to descend
-        into a value that is not a mapping.
+        into a value that is neither a mapping nor a list.
     """
     data = copy.deepcopy(loaded.data)
-    lines = dict(loaded.lines)
+    overridden = set(loaded.overridden)
     problems = []
     for override in overrides:
         key_path, sep, raw_value = override.partition("=")
-        keys = [key for key in key_path.strip().split(".") if key]
+        keys = _parse_key_path(key_path)
         if not sep or not keys:
             problems.append(
                 ConfigProblem(
@@ -195,27 +280,63 @@ def apply_overrides(
             value = yaml.safe_load(raw_value)
         except yaml.YAMLError:
             value = raw_value
-        target = data
-        for depth, key in enumerate(keys[:-1]):
-            child = target.setdefault(key, {})
-            if not isinstance(child, dict):
-                problems.append(
-                    ConfigProblem(
-                        ".".join(keys[: depth + 1]),
-                        None,
-                        "a mapping to set keys inside (from --set)",
-                        repr(child),
-                    )
-                )
-                break
-            target = child
+        problem = _set_path(data, keys, value)
+        if problem is not None:
+            problems.append(problem)
         else:
-            target[keys[-1]] = value
-            for path in [p for p in lines if p[: len(keys)] == tuple(keys)]:
-                del lines[path]
+            overridden.add(tuple(keys))
     if problems:
         raise WorkflowConfigError("--set", problems)
-    return LoadedYaml(data=data, lines=lines, source=loaded.source)
+    return LoadedYaml(
+        data=data, lines=loaded.lines, source=loaded.source, overridden=overridden
+    )
+
+
+def _parse_key_path(text: str) -> list[str | int]:
+    """``a.b[0].c`` or ``a.b.0.c`` -> ``["a", "b", 0, "c"]``."""
+    keys: list[str | int] = []
+    for part in text.strip().replace("[", ".[").split("."):
+        if not part:
+            continue
+        if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():
+            keys.append(int(part[1:-1]))
+        elif part.isdigit():
+            keys.append(int(part))
+        else:
+            keys.append(part)
+    return keys
+
+
+def _set_path(data: Any, keys: list[str | int], value: Any) -> ConfigProblem | None:
+    target = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        where = format_key_path(tuple(keys[: depth + 1]))
+        if isinstance(target, list):
+            if not isinstance(key, int) or not -len(target) <= key < len(target):
+                return ConfigProblem(
+                    where,
+                    None,
+                    f"an index of an existing item (0 to {len(target) - 1})",
+                    repr(key),
+                )
+        elif isinstance(target, dict):
+            if isinstance(key, int):
+                key = str(key)
+            if not last:
+                target.setdefault(key, {})
+        else:
+            return ConfigProblem(
+                format_key_path(tuple(keys[:depth])) or "<top level>",
+                None,
+                "a mapping or list to set keys inside (from --set)",
+                repr(target),
+            )
+        if last:
+            target[key] = value
+        else:
+            target = target[key]
+    return None
 
 
 def format_key_path(key_path: KeyPath) -> str:
@@ -250,8 +371,10 @@ def validate_model(
     WorkflowConfigError
         Listing every validation error at once.
     """
+    # relative paths inside a workflow are relative to the workflow file
+    context = {"workflow_dir": str(Path(loaded.source).resolve().parent)}
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as error:
         raise WorkflowConfigError(
             loaded.source, problems_from_validation(error, loaded, prefix)
@@ -280,7 +403,11 @@ def problems_from_validation(
 
 
 def _is_union_tag(key: str | int) -> bool:
-    return isinstance(key, str) and ("[" in key and "]" in key)
+    # e.g. 'function-plain[parse()]' or '[key]'; never a real key of ours
+    return isinstance(key, str) and (
+        key == "[key]"
+        or (key.endswith("]") and "[" in key and "-" in key.split("[")[0])
+    )
 
 
 def _expected_from(item: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from simfer.workflow.jobs import JobKind, job_kinds
@@ -94,7 +95,9 @@ def prepare(path: str | Path, overrides: Iterable[str] = ()) -> PreparedRun:
         Listing every problem, each with its key path and line.
     """
     loaded = apply_overrides(load_yaml_with_lines(path), list(overrides))
-    return prepare_loaded(loaded)
+    with warnings.catch_warnings():
+        warnings.showwarning = _log_warning
+        return prepare_loaded(loaded)
 
 
 def prepare_loaded(loaded: LoadedYaml) -> PreparedRun:
@@ -145,6 +148,25 @@ class RunContext:
         return np.random.default_rng(self.seed_sequence(step))
 
 
+def _changed_keys(old: Any, new: Any, path: str = "") -> list[str]:
+    """Dotted key paths whose values differ between two plain-data trees."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changed = []
+        for key in sorted(set(old) | set(new), key=str):
+            child = f"{path}.{key}" if path else str(key)
+            changed += _changed_keys(old.get(key), new.get(key), child)
+        return changed
+    return [] if old == new else [path or "<top level>"]
+
+
+def _json_safe(summary: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinities are not JSON: write them as null."""
+    return {
+        key: None if isinstance(value, float) and not np.isfinite(value) else value
+        for key, value in summary.items()
+    }
+
+
 def _log_warning(message, category, filename, lineno, file=None, line=None):
     logging.getLogger("simfer.warnings").warning("%s: %s", category.__name__, message)
 
@@ -164,11 +186,22 @@ def run(
         If ``out_dir`` already holds a run and ``resume`` is false.
     """
     out_dir = Path(out_dir)
-    if (out_dir / "config.yaml").exists() and not resume:
+    stored_config = out_dir / "config.yaml"
+    if stored_config.exists() and not resume:
         raise RunDirectoryExistsError(
             f"{out_dir} already holds a run; pass --resume to continue it, "
             "or choose another --out"
         )
+    if stored_config.exists() and resume:
+        stored = yaml.safe_load(stored_config.read_text())
+        if stored != prepared.resolved():
+            changed = _changed_keys(stored, prepared.resolved())
+            raise RunDirectoryExistsError(
+                f"{out_dir} holds a run of a different configuration "
+                f"({', '.join(changed[:5])} differ); --resume continues only the "
+                "same configuration, so results of two configurations never mix. "
+                "Choose another --out."
+            )
 
     record = RunRecord(out_dir, resume=resume)
     log_handler = logging.FileHandler(record.directory / "run.log", encoding="utf-8")
@@ -197,7 +230,7 @@ def run(
             # warnings raised during the run go to the log (and so to run.log)
             warnings.showwarning = _log_warning
             summary = prepared.job.run(prepared.config, context)
-        record.write_json("summary.json", summary)
+        record.write_json("summary.json", _json_safe(summary))
         info = provenance({"root": prepared.workflow.seed, "steps": context.seeds_used})
         info["start_utc"] = started.isoformat()
         info["end_utc"] = datetime.now(UTC).isoformat()

@@ -85,7 +85,9 @@ def test_overrides_set_nested_values_and_drop_their_line_numbers():
     changed = apply_overrides(loaded, ["count=5", "extra.deep.key=0.5"])
     assert changed.data["count"] == 5
     assert changed.data["extra"] == {"deep": {"key": 0.5}}
-    assert ("count",) not in changed.lines
+    assert changed.line_of(("count",)) is None  # from the command line
+    assert changed.line_of(("extra", "deep", "key")) is None
+    assert changed.line_of(("stars", 1, "mass")) == 5
     assert loaded.data["count"] == "many"  # the original is untouched
 
 
@@ -99,3 +101,43 @@ def test_bad_overrides_are_reported(override):
 def test_key_path_formatting():
     assert format_key_path(("config", "sources", 0, "m_1")) == "config.sources[0].m_1"
     assert format_key_path(()) == "<top level>"
+
+
+def test_list_items_can_be_overridden_by_index():
+    loaded = parse_yaml_with_lines(TEXT)
+    for spelling in ("stars[1].mass", "stars.1.mass"):
+        changed = apply_overrides(loaded, [f"{spelling}=3 solMass"])
+        assert changed.data["stars"][1]["mass"] == "3 solMass"
+    with pytest.raises(WorkflowConfigError) as info:
+        apply_overrides(loaded, ["stars[5].mass=1 solMass"])
+    assert info.value.problems[0].key_path == "stars[5]"
+
+
+def test_duplicate_keys_are_an_error_naming_both_lines():
+    with pytest.raises(WorkflowConfigError) as info:
+        parse_yaml_with_lines("seed: 1\ncount: 2\nseed: 3\n", "dup.yaml")
+    (problem,) = info.value.problems
+    assert problem.key_path == "seed"
+    assert problem.line == 3
+    assert "line 1" in problem.expected
+
+
+def test_recursive_alias_is_rejected():
+    with pytest.raises(WorkflowConfigError) as info:
+        parse_yaml_with_lines("config: &a {x: *a}\n", "loop.yaml")
+    assert "recursive alias" in info.value.problems[0].found
+
+
+def test_alias_bomb_is_rejected_quickly():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        previous = f"*a{level - 1}"
+        lines.append(f"a{level}: &a{level} [{', '.join([previous] * 10)}]")
+    with pytest.raises(WorkflowConfigError) as info:
+        parse_yaml_with_lines("\n".join(lines) + "\n", "bomb.yaml")
+    assert "after expanding aliases" in info.value.problems[0].expected
+
+
+def test_ordinary_aliases_are_fine():
+    loaded = parse_yaml_with_lines("base: &b {mass: 1}\nother: *b\n")
+    assert loaded.data["other"] == {"mass": 1}

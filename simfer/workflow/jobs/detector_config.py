@@ -12,9 +12,9 @@ Each key names a detector; its settings override that detector's defaults
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from simfer.sims.detectors import DETECTOR_NAMES, Detector, get_detector
 from simfer.workflow.quantities import PositiveDuration
@@ -48,11 +48,34 @@ class DetectorSettings(BaseModel):
 
 
 def _known_detector_name(name: str) -> str:
-    if name.lower() not in {known.lower() for known in DETECTOR_NAMES}:
+    if name not in DETECTOR_NAMES:
         raise ValueError(
             f"expected a detector name from {', '.join(DETECTOR_NAMES)}; found {name!r}"
         )
     return name
+
+
+def _canonical_names(block: Any) -> Any:
+    """Spell detector names canonically (``lisa`` -> ``LISA``); null means defaults.
+
+    Two spellings of one detector are an error rather than one silently winning.
+    """
+    if not isinstance(block, dict):
+        return block
+    canonical = {known.lower(): known for known in DETECTOR_NAMES}
+    renamed: dict[Any, Any] = {}
+    spelled: dict[Any, Any] = {}
+    for name, settings in block.items():
+        key = (
+            canonical.get(name.strip().lower(), name) if isinstance(name, str) else name
+        )
+        if key in renamed:
+            raise ValueError(
+                f"expected each detector once; found {spelled[key]!r} and {name!r}"
+            )
+        renamed[key] = {} if settings is None else settings
+        spelled[key] = name
+    return renamed
 
 
 def _buildable(block: dict[str, DetectorSettings]) -> dict[str, DetectorSettings]:
@@ -64,7 +87,9 @@ def _buildable(block: dict[str, DetectorSettings]) -> dict[str, DetectorSettings
 
 DetectorName = Annotated[str, AfterValidator(_known_detector_name)]
 DetectorsBlock = Annotated[
-    dict[DetectorName, DetectorSettings], AfterValidator(_buildable)
+    dict[DetectorName, DetectorSettings],
+    BeforeValidator(_canonical_names),
+    AfterValidator(_buildable),
 ]
 
 
@@ -87,6 +112,8 @@ def build_detectors(block: dict[str, DetectorSettings]) -> dict[str, Detector]:
         try:
             detector = get_detector(name, confusion=settings.confusion, **options)
         except (ValueError, TypeError) as error:
-            raise ValueError(f"detector {name}: {error}") from None
+            raise ValueError(
+                f"expected settings valid for {name}; found {error}"
+            ) from None
         detectors[detector.name] = detector
     return detectors

@@ -21,7 +21,14 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import BarycentricTrueEcliptic, Galactic
 from astropy.table import QTable, vstack
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from simfer.inference.fisher import fisher_galactic_binaries
 from simfer.inference.snr import snr_averaged, snr_network, snr_per_source
@@ -117,15 +124,29 @@ class VerificationBinariesConfig(BaseModel):
                 "expected a catalogue or at least one entry under 'sources'; "
                 "found neither"
             )
-        if (
-            self.catalogue not in (None, "kupfer2018")
-            and not Path(self.catalogue).is_file()
-        ):
-            raise ValueError(
-                f"expected 'kupfer2018' or an existing ECSV file for catalogue; "
-                f"found {self.catalogue!r}, which is not a file"
-            )
         return self
+
+    @field_validator("catalogue")
+    @classmethod
+    def _readable_catalogue(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value in (None, "kupfer2018"):
+            return value
+        path = Path(value).expanduser()
+        if not path.is_absolute() and info.context and "workflow_dir" in info.context:
+            path = Path(info.context["workflow_dir"]) / path  # relative to the file
+        if not path.is_file():
+            raise ValueError(
+                f"expected 'kupfer2018' or an existing ECSV file; found {value!r}, "
+                "which is not a file"
+            )
+        try:
+            load_verification_binaries(path)  # every column and unit checked now
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                "expected a catalogue with the shipped columns and units; "
+                f"found {error}"
+            ) from None
+        return str(path.resolve())
 
 
 def _source_table(config: VerificationBinariesConfig) -> QTable:
@@ -212,7 +233,13 @@ def run(config: VerificationBinariesConfig, context: Any) -> dict[str, Any]:
         for name, detector_settings in config.detectors.items()
     }
     base_inputs = {
-        "sources": [str(row) for row in sources.iterrows()],
+        # full-precision values (JSON floats round-trip exactly), with units
+        "sources": {
+            name: [str(sources[name].unit), np.asarray(sources[name]).tolist()]
+            if hasattr(sources[name], "unit")
+            else np.asarray(sources[name]).tolist()
+            for name in sources.colnames
+        },
         "seed": context.seed,
     }
 
@@ -239,6 +266,8 @@ def run(config: VerificationBinariesConfig, context: Any) -> dict[str, Any]:
             table["snr_joint"] = snr_network(
                 *[table[f"snr_{name}"] for name in detectors]
             )
+        table["polarisation"] = signal["polarisation"] * u.rad
+        table["initial_phase"] = signal["initial_phase"] * u.rad
         table["snr_lisa_published"] = sources["snr_lisa_published"]
         return {"sources": sources, "snr": table}
 
@@ -323,13 +352,13 @@ def _summary(config, detectors, sources, snr, fisher_tables) -> dict[str, Any]:
         detected = np.asarray(snr[f"snr_{detector}"]) > threshold
         if detected.any():
             summary[f"median_sigma_f_over_f_{detector}"] = float(
-                np.median(
+                np.nanmedian(
                     table["sigma_f"].to_value(u.Hz)[detected]
                     / sources["f_gw"].to_value(u.Hz)[detected]
                 )
             )
             summary[f"median_sky_area_deg2_{detector}"] = float(
-                np.median(np.asarray(table["sky_area_deg2"])[detected])
+                np.nanmedian(np.asarray(table["sky_area_deg2"])[detected])
             )
     return summary
 
