@@ -421,6 +421,7 @@ def _expected_from(item: dict[str, Any]) -> str:
         message = message.removeprefix("Value error, ")
         expected, _, _ = message.partition("; found ")
         return expected.removeprefix("expected ")
+    message = message.removeprefix("Input should be ")
     return message[0].lower() + message[1:]
 
 

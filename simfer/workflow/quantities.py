@@ -83,9 +83,12 @@ def parse_quantity(
     if not quantity.isscalar:
         raise ValueError(f"expected {expected}; found an array {value!r}")
     if quantity.unit.physical_type != physical_type:
+        found_type = str(quantity.unit.physical_type)
+        if found_type == "unknown":
+            found_type = "quantity of no known physical type"
+        article = "an" if found_type[0] in "aeiou" else "a"
         raise ValueError(
-            f"expected {expected}; found {value!r}, "
-            f"which is a {quantity.unit.physical_type}"
+            f"expected {expected}; found {value!r}, which is {article} {found_type}"
         )
     if not _finite(quantity):
         raise ValueError(f"expected a finite {physical_type}; found {value!r}")

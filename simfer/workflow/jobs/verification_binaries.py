@@ -82,16 +82,21 @@ class BinarySource(BaseModel):
                 "expected exactly one of 'period' and 'frequency'; found "
                 + ("both" if self.period is not None else "neither")
             )
-        if not 0 <= self.inclination.to_value(u.deg) <= 180:
-            raise ValueError(
-                f"expected an inclination between 0 and 180 deg; "
-                f"found {self.inclination}"
-            )
-        if abs(self.galactic_b.to_value(u.deg)) > 90:
-            raise ValueError(
-                f"expected galactic_b between -90 and 90 deg; found {self.galactic_b}"
-            )
         return self
+
+    @field_validator("inclination")
+    @classmethod
+    def _inclination_range(cls, value: u.Quantity) -> u.Quantity:
+        if not 0 <= value.to_value(u.deg) <= 180:
+            raise ValueError(f"expected 0 to 180 deg; found {value}")
+        return value
+
+    @field_validator("galactic_b")
+    @classmethod
+    def _latitude_range(cls, value: u.Quantity) -> u.Quantity:
+        if abs(value.to_value(u.deg)) > 90:
+            raise ValueError(f"expected -90 to 90 deg; found {value}")
+        return value
 
 
 def _default_detectors() -> dict[str, DetectorSettings]:
