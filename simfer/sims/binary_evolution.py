@@ -45,14 +45,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# _worker_main stays importable here for worker processes started by code
-# loaded before the workers moved to cosmic_workers.
-from simfer.sims.cosmic_workers import (
-    WD_TYPES,
-    _evolve_with_timeouts,
-    _worker_main,  # noqa: F401
-    first_dwd_rows,
-)
+from simfer.sims.cosmic_workers import WD_TYPES, _evolve_with_timeouts, first_dwd_rows
 
 if TYPE_CHECKING:  # re-exported at run time by __getattr__ below
     from simfer.sims.dwd_samples import (

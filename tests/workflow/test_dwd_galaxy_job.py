@@ -11,13 +11,9 @@ from simfer.cli import app
 
 runner = CliRunner()
 
-# Expected, documented warnings of this configuration: the thick disc (Z=0.006)
-# takes the nearest shipped sample (Z=0.002), and a few nearly face-on sources
-# have degenerate psi/phi0 Fisher matrices.
+# Expected, documented warning of this configuration: a few nearly face-on
+# sources have degenerate psi/phi0 Fisher matrices.
 pytestmark = [
-    pytest.mark.filterwarnings(
-        "ignore::simfer.sims.dwd_chunks.MetallicityMismatchWarning"
-    ),
     pytest.mark.filterwarnings(
         "ignore::simfer.inference.fisher.IllConditionedFisherWarning"
     ),

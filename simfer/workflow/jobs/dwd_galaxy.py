@@ -80,7 +80,7 @@ class PopulationSynthesisConfig(BaseModel):
     )
     binary_physics: BinaryPhysics = Field(default_factory=BinaryPhysics)
     metallicities: list[float] = Field(
-        default_factory=lambda: [0.02, 0.002],
+        default_factory=lambda: [0.02, 0.006],
         min_length=1,
         description="One COSMIC sample per metallicity Z; each Galaxy component uses "
         "the nearest in log Z.",
