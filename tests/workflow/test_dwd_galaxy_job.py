@@ -104,3 +104,24 @@ def test_bad_settings_are_rejected_before_any_evolution(tmp_path, override, key_
     result = runner.invoke(app, ["validate", str(workflow), "--set", override])
     assert result.exit_code == 2
     assert key_path in result.output
+
+
+def test_sample_origin_follows_the_request(tmp_path):
+    from simfer.workflow.jobs.dwd_galaxy import (
+        PopulationSynthesisConfig,
+        _resolve_samples,
+    )
+
+    shipped, origins = _resolve_samples(PopulationSynthesisConfig())
+    assert origins == ["shipped", "shipped"]
+    assert shipped[0].n_binaries_sampled == 33000
+
+    exact = PopulationSynthesisConfig(
+        metallicities=[0.02], n_binaries=40, seed=5, cache_dir=str(tmp_path)
+    )
+    samples, origins = _resolve_samples(exact)
+    assert origins == ["cosmic"]
+    assert (samples[0].n_binaries_sampled, samples[0].seed) == (40, 5)
+    again, origins = _resolve_samples(exact)
+    assert origins == ["cache"]
+    assert again[0].dwds.equals(samples[0].dwds)

@@ -85,11 +85,21 @@ class PopulationSynthesisConfig(BaseModel):
         description="One COSMIC sample per metallicity Z; each Galaxy component uses "
         "the nearest in log Z.",
     )
-    n_binaries: int = Field(
-        default=30000, gt=0, description="Binaries per COSMIC run (if one is needed)."
+    n_binaries: int | None = Field(
+        default=None,
+        gt=0,
+        description="Binaries per COSMIC run. Unset: use a shipped sample when the "
+        "settings match one (33,000 binaries), else evolve 30,000. Set: use exactly "
+        "this many (from the cache, or a new COSMIC run of ~20 ms per binary).",
     )
-    seed: int = Field(
-        default=20250, ge=0, description="Seed of the i-th COSMIC run: seed + i."
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        description="Seed of the i-th COSMIC run: seed + i [default 20250]. Setting "
+        "it, like n_binaries, asks for exactly that sample.",
+    )
+    n_proc: int = Field(
+        default=1, ge=1, description="COSMIC worker processes for a new sample."
     )
     cache_dir: str = Field(
         default="~/.cache/simfer/dwd_samples",
@@ -167,6 +177,13 @@ class DWDGalaxyConfig(BaseModel):
         validate_default=True,
         description="GW frequency above which DWDs are located and catalogued.",
     )
+    catalogue_snr_min: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Keep only catalogue rows with joint SNR at least this (counts "
+        "are unaffected). The full-Galaxy catalogue above 0.1 mHz has ~9e6 rows "
+        "(~1.5 GB per model); 0.1 keeps the ~1e5 rows that matter.",
+    )
     chirp_mass_precision: float = Field(
         default=0.1,
         gt=0.0,
@@ -174,41 +191,68 @@ class DWDGalaxyConfig(BaseModel):
     )
 
 
-def _resolve_samples(config: PopulationSynthesisConfig) -> list[DWDSample]:
-    """Shipped samples where the settings match, else the cache (or COSMIC)."""
+def _resolve_samples(
+    config: PopulationSynthesisConfig,
+) -> tuple[list[DWDSample], list[str]]:
+    """The DWD sample of each metallicity, and where each came from.
+
+    A shipped sample is used when its settings match and neither ``n_binaries``
+    nor ``seed`` asks for a particular sample; otherwise the cache returns the
+    exact (settings, size, seed) sample, evolving it with COSMIC if needed.
+    """
     shipped = {}
     for label in shipped_sample_labels():
         sample = load_shipped_sample(label)
         shipped[sample.settings_hash] = sample
+    exact = config.n_binaries is not None or config.seed is not None
+    n_binaries = config.n_binaries or 30000
+    seed = 20250 if config.seed is None else config.seed
     cache = DWDSampleCache(Path(config.cache_dir).expanduser())
-    samples = []
+    samples, origins = [], []
     for i, settings in enumerate(config.settings()):
+        z = settings.initial_conditions.metallicity
         key = settings_hash(settings)
-        if key in shipped:
-            logger.info(
-                "Z=%g: using the shipped COSMIC sample (%d DWDs)",
-                settings.initial_conditions.metallicity,
-                len(shipped[key].dwds),
-            )
+        if key in shipped and not exact:
+            logger.info("Z=%g: using the shipped COSMIC sample (%d DWDs from %d "
+                        "binaries)", z, len(shipped[key].dwds),
+                        shipped[key].n_binaries_sampled)  # fmt: skip
             samples.append(shipped[key])
+            origins.append("shipped")
             continue
-        logger.warning(
-            "Z=%g: no shipped sample with these settings; running COSMIC on %d "
-            "binaries (several ms each) unless cached in %s",
-            settings.initial_conditions.metallicity,
-            config.n_binaries,
-            cache.directory,
-        )
+        path = cache.path_for(settings, n_binaries, seed + i)
+        logger.info(
+            "Z=%g: sample of %d binaries (seed %d) from %s", z, n_binaries, seed + i,
+            path if path.exists() else "a new COSMIC run (~20 ms per binary)",
+        )  # fmt: skip
+        origins.append("cache" if path.exists() else "cosmic")
         samples.append(
-            cache.get_or_create(settings, config.n_binaries, config.seed + i)
+            cache.get_or_create(settings, n_binaries, seed + i, n_proc=config.n_proc)
         )
-    return samples
+    return samples, origins
 
 
 def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
     """Run the job (see the module docstring); returns the summary."""
     detectors = build_detectors(config.detectors)
-    samples = _resolve_samples(config.population_synthesis)
+    samples, origins = _resolve_samples(config.population_synthesis)
+    context.record.write_table(
+        "dwd_samples",
+        QTable(
+            {
+                "metallicity": [
+                    s.settings.initial_conditions.metallicity for s in samples
+                ],
+                "origin": origins,
+                "n_binaries": [s.n_binaries_sampled for s in samples],
+                "seed": [s.seed for s in samples],
+                "n_dwds": [len(s.dwds) for s in samples],
+                "dwds_per_msun": [s.dwds_per_solar_mass for s in samples] / u.Msun,
+                "n_dropped": [s.n_dropped for s in samples],
+                "cosmic_version": [s.cosmic_version for s in samples],
+                "settings_hash": [s.settings_hash for s in samples],
+            }
+        ),
+    )
     sample_info = {
         f"Z={s.settings.initial_conditions.metallicity:g}": {
             "settings_hash": s.settings_hash,
@@ -227,6 +271,7 @@ def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
         "snr_threshold": config.snr_threshold,
         "n_bootstrap": config.n_bootstrap,
         "f_min_catalogue": str(config.f_min_catalogue),
+        "catalogue_snr_min": config.catalogue_snr_min,
         "seed": context.seed,
     }
 
@@ -264,6 +309,7 @@ def _run_model(model_name, config, context, detectors, samples, shared_inputs):
             galaxy_fraction=config.galaxy_fraction,
             snr_threshold=config.snr_threshold,
             f_min_catalogue=config.f_min_catalogue,
+            catalogue_snr_min=config.catalogue_snr_min,
             n_bootstrap=config.n_bootstrap,
             progress=context.progress,
         )
@@ -397,7 +443,8 @@ def _figures(
         detected_mask |= np.asarray(catalogue[f"snr_{name}"]) > threshold
 
     rng = np.random.default_rng(0)  # thinning of undetected points for the plot only
-    keep = detected_mask | (rng.random(len(catalogue)) < min(1.0, 3e4 / len(catalogue)))
+    keep_fraction = min(1.0, 3e4 / max(1, int((~detected_mask).sum())))
+    keep = detected_mask | (rng.random(len(catalogue)) < keep_fraction)
     context.record.write_figure(
         f"characteristic_strain_{model_name}",
         plot_characteristic_strain(
@@ -405,8 +452,9 @@ def _figures(
             frequency=frequency[keep],
             characteristic_strain=strain[keep],
             highlight=detected_mask[keep],
-            title=f"Galactic DWDs, {model_name}: 1 point = {weight:g} DWDs; "
-            f"height above {reference.name} = its averaged SNR",
+            title=f"{model_name}: red = detected by any detector ({weight:g} DWDs "
+            f"each), grey = {weight / keep_fraction:.3g} DWDs each\n"
+            f"height above the {reference.name} curve = averaged {reference.name} SNR",
         ),
     )
     context.record.write_figure(
