@@ -165,3 +165,18 @@ def test_an_empty_galaxy_gives_an_empty_catalogue(assemble, mixed_dwd_sample):
 def test_bad_arguments_are_rejected(assemble, mixed_dwd_sample, kwargs, match):
     with pytest.raises(ValueError, match=match):
         assemble(mixed_dwd_sample, **kwargs)
+
+
+def test_chunks_run_on_a_dask_cluster_of_processes(assemble, mixed_dwd_sample):
+    """The chunked stage runs unchanged on Dask worker processes (pickled inputs)."""
+    distributed = pytest.importorskip("distributed")
+    ref = assemble(mixed_dwd_sample, chunk_size=BLOCK)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = assemble(mixed_dwd_sample, chunk_size=BLOCK, map_function=client.map)
+    pd.testing.assert_frame_equal(on_dask.catalogue, ref.catalogue)  # exact
+    assert on_dask.counts["detected_LISA"].value == ref.counts["detected_LISA"].value
