@@ -452,8 +452,8 @@ def _figures(
             frequency=frequency[keep],
             characteristic_strain=strain[keep],
             highlight=detected_mask[keep],
-            title=f"{model_name}: red = detected by any detector ({weight:g} DWDs "
-            f"each), grey = {weight / keep_fraction:.3g} DWDs each\n"
+            title=f"{model_name}: a red (detected) point = {weight:g} DWDs, "
+            f"a grey one = {weight / keep_fraction:.3g}\n"
             f"height above the {reference.name} curve = averaged {reference.name} SNR",
         ),
     )
