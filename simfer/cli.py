@@ -107,6 +107,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Validate a workflow file, then run it into a run directory."""
+    from simfer.workflow.jobs import JobInputError
     from simfer.workflow.runner import RunDirectoryExistsError
     from simfer.workflow.runner import run as run_workflow
 
@@ -127,6 +128,9 @@ def run(
     except RunDirectoryExistsError as error:
         error_console.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    except JobInputError as error:
+        error_console.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         error_console.print(
             f"[yellow]interrupted[/]: completed steps are kept in {out}; "

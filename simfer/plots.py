@@ -140,8 +140,11 @@ def plot_histograms(
                 color=_DETECTOR_COLOURS.get(group),
             )
         ax.set_xlabel(f"log10 {panel}" if panel in log else panel)
-        ax.set_yscale("log")
-        ax.legend(fontsize=7)
+        if any(len(values) for values in finite):
+            ax.set_yscale("log")
+            ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "no sources", ha="center", transform=ax.transAxes)
     if title:
         figure.suptitle(title)
     return figure

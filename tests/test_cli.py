@@ -155,8 +155,8 @@ def test_same_seed_gives_identical_tables(tmp_path):
     workflow = _write(tmp_path, GOOD)
     for name in ("a", "b"):
         assert _invoke("run", workflow, "--out", tmp_path / name).exit_code == 0
-    first = QTable.read(tmp_path / "a/tables/snr.parquet")
-    second = QTable.read(tmp_path / "b/tables/snr.parquet")
+    first = QTable.read(tmp_path / "a/tables/snr.parquet", format="parquet")
+    second = QTable.read(tmp_path / "b/tables/snr.parquet", format="parquet")
     for column in first.colnames:
         values = np.asarray(first[column])
         if values.dtype.kind == "f":

@@ -384,6 +384,9 @@ def _derived_errors(
         det = covariance[:, a, a] * covariance[:, b, b] - covariance[:, a, b] ** 2
         with np.errstate(invalid="ignore"):
             sky_area = 2.0 * np.pi * np.abs(np.cos(thetas[:, i_lat])) * np.sqrt(det)
+            # a Fisher ellipse larger than the sky means "not localised": the
+            # linearisation has broken down, so the area is capped at 4 pi sr
+            sky_area = np.minimum(sky_area, 4.0 * np.pi)
 
     mc_error, dist_error = nan, nan
     if all(i in pos for i in (0, 1, 2)):

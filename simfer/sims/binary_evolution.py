@@ -123,7 +123,7 @@ _COSMIC_WD_WINDOW = (0.5, 20.0)
 
 
 def _frozen_config() -> ConfigDict:
-    return ConfigDict(extra="forbid", frozen=True)
+    return ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class InitialConditions(BaseModel):
@@ -149,7 +149,11 @@ class InitialConditions(BaseModel):
         "kroupa01", description="Primary-mass IMF; Kroupa (2001) by default."
     )
     binary_fraction: float = Field(
-        0.5, ge=0.0, le=1.0, description="Probability that a primary has a companion."
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="Probability that a primary has a companion (> 0: with no "
+        "binaries there are no double white dwarfs).",
     )
     q_min: float = Field(
         0.1, ge=0.0, lt=1.0, description="Lowest mass ratio m2/m1 drawn."

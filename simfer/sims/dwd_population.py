@@ -255,6 +255,8 @@ class _GrowingColumns:
 
     def append(self, piece: dict[str, np.ndarray]) -> None:
         n = len(piece["f_gw"])
+        if n == 0:  # nothing to keep; buffers are sized by the first real rows
+            return
         capacity = len(self.columns["f_gw"]) if self.columns else 0
         if self.size + n > capacity:
             capacity = max(2**16, (3 * (self.size + n)) // 2)

@@ -256,8 +256,16 @@ class RunRecord:
         if self.resume and previous is not None:
             complete = all(self.table_path(t).exists() for t in previous["tables"])
             if previous["inputs_hash"] == key and complete:
-                logger.info("step %s: inputs unchanged, reusing stored results", name)
-                return {t: self.read_table(t) for t in previous["tables"]}
+                try:
+                    tables = {t: self.read_table(t) for t in previous["tables"]}
+                except (OSError, ValueError) as error:  # e.g. a truncated file
+                    logger.warning("step %s: stored results unreadable (%s); "
+                                   "recomputing", name, error)  # fmt: skip
+                else:
+                    logger.info(
+                        "step %s: inputs unchanged, reusing stored results", name
+                    )
+                    return tables
             if previous["inputs_hash"] != key:
                 logger.warning(
                     "step %s: inputs changed since the stored run; recomputing", name

@@ -229,7 +229,11 @@ def run(
         with warnings.catch_warnings():
             # warnings raised during the run go to the log (and so to run.log)
             warnings.showwarning = _log_warning
-            summary = prepared.job.run(prepared.config, context)
+            try:
+                summary = prepared.job.run(prepared.config, context)
+            except Exception:
+                logger.exception("run failed; completed steps are kept for --resume")
+                raise
         record.write_json("summary.json", _json_safe(summary))
         info = provenance({"root": prepared.workflow.seed, "steps": context.seeds_used})
         info["start_utc"] = started.isoformat()

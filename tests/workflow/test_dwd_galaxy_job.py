@@ -45,7 +45,7 @@ def small_run(tmp_path_factory):
 
 def test_counts_sit_beside_the_reference_numbers(small_run):
     _, out = small_run
-    counts = QTable.read(out / "tables/counts.parquet")
+    counts = QTable.read(out / "tables/counts.parquet", format="parquet")
     assert set(counts["detector"]) == {"LISA", "TianQin", "joint"}
     lisa = counts[counts["detector"] == "LISA"][0]
     assert lisa["jin2025"] == 1.7e4  # Jin et al. 2025, Model 1, LISA
@@ -57,7 +57,9 @@ def test_counts_sit_beside_the_reference_numbers(small_run):
 
 def test_detected_sources_have_fisher_errors_and_units(small_run):
     _, out = small_run
-    detected = QTable.read(out / "tables/detected_model_1_LISA.parquet")
+    detected = QTable.read(
+        out / "tables/detected_model_1_LISA.parquet", format="parquet"
+    )
     assert len(detected) > 0
     assert (np.asarray(detected["snr_LISA"]) > 7).all()
     assert str(detected["f_gw"].unit) == "Hz"
@@ -125,3 +127,73 @@ def test_sample_origin_follows_the_request(tmp_path):
     again, origins = _resolve_samples(exact)
     assert origins == ["cache"]
     assert again[0].dwds.equals(samples[0].dwds)
+
+
+@pytest.mark.parametrize(
+    ("override", "key_path"),
+    [
+        ("config.star_formation=[model_1, model_1]", "config.star_formation"),
+        (
+            "config.population_synthesis.metallicities=[0.02, 0.02]",
+            "config.population_synthesis.metallicities",
+        ),
+        (
+            "config.population_synthesis.initial_conditions.binary_fraction=0",
+            "config.population_synthesis.initial_conditions",
+        ),
+        ("config.snr_threshold=.inf", "config.snr_threshold"),
+        (
+            "config.population_synthesis.binary_physics.alpha_ce=.inf",
+            "config.population_synthesis.binary_physics.alpha_ce",
+        ),
+    ],
+)
+def test_duplicates_and_infinities_are_rejected(tmp_path, override, key_path):
+    workflow = tmp_path / "dwd.yaml"
+    workflow.write_text(WORKFLOW)
+    result = runner.invoke(app, ["validate", str(workflow), "--set", override])
+    assert result.exit_code == 2, result.output
+    assert key_path in result.output
+
+
+def test_unusable_cache_dir_is_rejected_before_cosmic(tmp_path):
+    workflow = tmp_path / "dwd.yaml"
+    workflow.write_text(WORKFLOW)
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    result = runner.invoke(
+        app,
+        [
+            "validate",
+            str(workflow),
+            "--set",
+            f"config.population_synthesis.cache_dir={a_file}",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "config.population_synthesis.cache_dir" in result.output
+
+
+def test_no_detections_and_an_empty_catalogue_still_give_a_record(tmp_path):
+    workflow = tmp_path / "dwd.yaml"
+    workflow.write_text(WORKFLOW)
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            str(workflow),
+            "--out",
+            str(out),
+            "--set",
+            "config.star_formation=[model_1, model_2]",
+            "--set",
+            "config.galaxy_fraction=0.0002",
+            "--set",
+            "config.f_min_catalogue=1 Hz",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model_1_n_detected_LISA"] == 0
+    assert summary["ratio_model_2_over_model_1_LISA"] is None  # 0/0: no ratio

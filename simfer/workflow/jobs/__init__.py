@@ -14,7 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["JobKind", "get_job_kind", "job_kinds"]
+__all__ = ["JobInputError", "JobKind", "get_job_kind", "job_kinds"]
+
+
+class JobInputError(Exception):
+    """A run cannot go on because of its inputs, found only while running.
+
+    For example a COSMIC sample that holds no double white dwarf. The message says
+    what to change; the CLI prints it without a traceback.
+    """
 
 
 @dataclass(frozen=True)

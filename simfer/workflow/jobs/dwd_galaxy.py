@@ -19,6 +19,7 @@ Outputs in the run directory, per model ``<m>`` and detector ``<d>``:
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,7 +46,7 @@ from simfer.sims.dwd_samples import (
 from simfer.sims.galactic_binaries import GalacticBinary
 from simfer.sims.galaxy import MCMILLAN_2017
 from simfer.sims.star_formation import MODEL_1, MODEL_2
-from simfer.workflow.jobs import JobKind
+from simfer.workflow.jobs import JobInputError, JobKind
 from simfer.workflow.jobs.detector_config import (
     DetectorsBlock,
     DetectorSettings,
@@ -70,7 +71,7 @@ JIN_2025_COUNTS = {
 class PopulationSynthesisConfig(BaseModel):
     """COSMIC settings; samples matching the shipped ones need no COSMIC run."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     initial_conditions: dict[str, Any] = Field(
         default_factory=dict,
@@ -120,12 +121,28 @@ class PopulationSynthesisConfig(BaseModel):
     @field_validator("metallicities")
     @classmethod
     def _metallicity_range(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected each metallicity once; found {value}")
         for z in value:
             if not 1e-4 <= z <= 0.03:
                 raise ValueError(
                     f"expected metallicities Z in COSMIC's range 1e-4 to 0.03; "
                     f"found {z}"
                 )
+        return value
+
+    @field_validator("cache_dir")
+    @classmethod
+    def _usable_cache_dir(cls, value: str) -> str:
+        # checked before any COSMIC run, whose result would otherwise be lost
+        path = Path(value).expanduser()
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise ValueError(
+                f"expected a writable directory (or one that can be created); "
+                f"found {value!r}, below {str(existing)!r} which is not a writable "
+                "directory"
+            )
         return value
 
     def settings(self) -> list[PopulationSynthesisSettings]:
@@ -148,7 +165,7 @@ def _default_detectors() -> dict[str, DetectorSettings]:
 class DWDGalaxyConfig(BaseModel):
     """Settings of the ``dwd_galaxy`` job kind."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     population_synthesis: PopulationSynthesisConfig = Field(
         default_factory=PopulationSynthesisConfig
@@ -161,6 +178,14 @@ class DWDGalaxyConfig(BaseModel):
         min_length=1,
         description="Star-formation models to run (simfer.sims.star_formation).",
     )
+
+    @field_validator("star_formation")
+    @classmethod
+    def _each_model_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected each model once; found {value}")
+        return value
+
     galaxy_fraction: float = Field(
         default=1.0,
         gt=0.0,
@@ -225,9 +250,16 @@ def _resolve_samples(
             path if path.exists() else "a new COSMIC run (~20 ms per binary)",
         )  # fmt: skip
         origins.append("cache" if path.exists() else "cosmic")
-        samples.append(
-            cache.get_or_create(settings, n_binaries, seed + i, n_proc=config.n_proc)
+        sample = cache.get_or_create(
+            settings, n_binaries, seed + i, n_proc=config.n_proc
         )
+        if len(sample.dwds) == 0:
+            raise JobInputError(
+                f"the COSMIC sample for Z={z:g} ({n_binaries} binaries, seed "
+                f"{seed + i}) holds no double white dwarf; use more binaries or "
+                "other population_synthesis settings"
+            )
+        samples.append(sample)
     return samples, origins
 
 
@@ -288,9 +320,9 @@ def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
     context.record.write_table("counts", counts)
     if {"model_1", "model_2"} <= set(config.star_formation):
         for name in [*detectors, "joint"]:
+            model_1 = summary[f"model_1_n_detected_{name}"]
             summary[f"ratio_model_2_over_model_1_{name}"] = (
-                summary[f"model_2_n_detected_{name}"]
-                / summary[f"model_1_n_detected_{name}"]
+                summary[f"model_2_n_detected_{name}"] / model_1 if model_1 else None
             )
     return summary
 
@@ -382,8 +414,11 @@ def _run_model(model_name, config, context, detectors, samples, shared_inputs):
             summary[f"{model_name}_fraction_chirp_mass_measured_{name}"] = float(
                 measured.mean()
             )
+            well_conditioned = ~np.asarray(detected["ill_conditioned"], dtype=bool)
             summary[f"{model_name}_median_sky_area_deg2_{name}"] = float(
-                np.nanmedian(np.asarray(detected["sky_area_deg2"]))
+                np.nanmedian(np.asarray(detected["sky_area_deg2"])[well_conditioned])
+                if well_conditioned.any()
+                else np.nan
             )
         context.record.write_table(f"detected_{model_name}_{name}", detected)
         detected_tables[name] = detected

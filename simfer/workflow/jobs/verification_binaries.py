@@ -106,7 +106,7 @@ def _default_detectors() -> dict[str, DetectorSettings]:
 class VerificationBinariesConfig(BaseModel):
     """Settings of the ``verification_binaries`` job kind."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     catalogue: str | None = Field(
         default="kupfer2018",
