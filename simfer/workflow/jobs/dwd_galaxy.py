@@ -200,7 +200,9 @@ class DWDGalaxyConfig(BaseModel):
     f_min_catalogue: PositiveFrequency = Field(
         default="0.1 mHz",
         validate_default=True,
-        description="GW frequency above which DWDs are located and catalogued.",
+        description="GW frequency above which DWDs are located and catalogued. "
+        "Part of the random draw's definition: changing it gives another "
+        "realisation of the Galaxy (the same expected counts).",
     )
     catalogue_snr_min: float = Field(
         default=0.0,
