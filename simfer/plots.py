@@ -89,11 +89,18 @@ def plot_characteristic_strain(
             label="detected" if highlight.any() and (~highlight).any() else "sources",
         )
         if labels is not None:
-            for x, y, text in zip(
-                frequency, characteristic_strain, labels, strict=True
-            ):
+            # neighbours in frequency get labels on alternating sides and heights,
+            # so that clustered sources stay readable
+            order = np.argsort(frequency)
+            for rank, index in enumerate(order):
+                dx, dy = ((4, 3), (-4, -8), (4, -8), (-4, 3))[rank % 4]
                 axes.annotate(
-                    text, (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points"
+                    labels[index],
+                    (frequency[index], characteristic_strain[index]),
+                    fontsize=6,
+                    xytext=(dx, dy),
+                    textcoords="offset points",
+                    ha="left" if dx > 0 else "right",
                 )
 
     axes.set_xlim(*f_range)
