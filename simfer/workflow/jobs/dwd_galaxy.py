@@ -45,20 +45,21 @@ from simfer.sims.dwd_samples import (
 )
 from simfer.sims.galactic_binaries import GalacticBinary
 from simfer.sims.galaxy import MCMILLAN_2017
-from simfer.sims.star_formation import MODEL_1, MODEL_2
 from simfer.workflow.jobs import JobInputError, JobKind
 from simfer.workflow.jobs.detector_config import (
     DetectorsBlock,
     DetectorSettings,
     build_detectors,
 )
+from simfer.workflow.jobs.star_formation_config import (
+    CustomStarFormation,
+    build_star_formation,
+)
 from simfer.workflow.quantities import PositiveFrequency
 
 __all__ = ["JOB", "DWDGalaxyConfig", "run"]
 
 logger = logging.getLogger(__name__)
-
-STAR_FORMATION_MODELS = {"model_1": MODEL_1, "model_2": MODEL_2}
 
 #: Detections with SNR > 7 over the nominal missions, Jin, Ma, Shao & Wang 2025
 #: (MNRAS 536, 2770; arXiv:2406.16474), abstract.
@@ -173,17 +174,20 @@ class DWDGalaxyConfig(BaseModel):
     galaxy: Literal["mcmillan2017"] = Field(
         default="mcmillan2017", description="Galaxy model (McMillan 2017)."
     )
-    star_formation: list[Literal["model_1", "model_2"]] = Field(
+    star_formation: list[Literal["model_1", "model_2"] | CustomStarFormation] = Field(
         default_factory=lambda: ["model_1", "model_2"],
         min_length=1,
-        description="Star-formation models to run (simfer.sims.star_formation).",
+        description="Star-formation models to run: 'model_1', 'model_2' "
+        "(simfer.sims.star_formation) or models of your own (name plus a history "
+        "per component: constant, exponential, bursts or tabulated).",
     )
 
     @field_validator("star_formation")
     @classmethod
-    def _each_model_once(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError(f"expected each model once; found {value}")
+    def _each_model_once(cls, value: list) -> list:
+        names = [_model_name(entry) for entry in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"expected each model once; found {names}")
         return value
 
     galaxy_fraction: float = Field(
@@ -311,16 +315,16 @@ def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
 
     summary: dict[str, Any] = {"galaxy_fraction": config.galaxy_fraction}
     count_rows = []
-    for model_name in config.star_formation:
+    for entry in config.star_formation:
         model_summary, rows = _run_model(
-            model_name, config, context, detectors, samples, shared_inputs
+            entry, config, context, detectors, samples, shared_inputs
         )
         summary.update(model_summary)
         count_rows += rows
 
     counts = QTable(rows=count_rows)
     context.record.write_table("counts", counts)
-    if {"model_1", "model_2"} <= set(config.star_formation):
+    if {"model_1", "model_2"} <= {_model_name(e) for e in config.star_formation}:
         for name in [*detectors, "joint"]:
             model_1 = summary[f"model_1_n_detected_{name}"]
             summary[f"ratio_model_2_over_model_1_{name}"] = (
@@ -329,15 +333,21 @@ def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
     return summary
 
 
-def _run_model(model_name, config, context, detectors, samples, shared_inputs):
+def _model_name(entry: str | CustomStarFormation) -> str:
+    return entry if isinstance(entry, str) else entry.name
+
+
+def _run_model(entry, config, context, detectors, samples, shared_inputs):
     """Population, detections and Fisher errors of one star-formation model."""
+    model_name = _model_name(entry)
     seed = context.seed_sequence(f"population_{model_name}")
+    definition = entry if isinstance(entry, str) else entry.model_dump(mode="json")
 
     def compute_population() -> dict[str, QTable]:
         population = assemble_population(
             samples,
             MCMILLAN_2017,
-            STAR_FORMATION_MODELS[model_name],
+            build_star_formation(entry),
             list(detectors.values()),
             seed=seed,
             galaxy_fraction=config.galaxy_fraction,
@@ -368,7 +378,7 @@ def _run_model(model_name, config, context, detectors, samples, shared_inputs):
 
     tables = context.record.step(
         f"population_{model_name}",
-        {**shared_inputs, "model": model_name},
+        {**shared_inputs, "model": definition},
         compute_population,
     )
     catalogue = tables[f"catalogue_{model_name}"]
@@ -383,7 +393,7 @@ def _run_model(model_name, config, context, detectors, samples, shared_inputs):
         summary[f"{model_name}_n_detected_{name}_bootstrap_std"] = float(
             row["bootstrap_std"]
         )
-        reference = JIN_2025_COUNTS[model_name].get(name)
+        reference = JIN_2025_COUNTS.get(model_name, {}).get(name)
         count_rows.append(
             {
                 "model": model_name,
@@ -408,8 +418,9 @@ def _run_model(model_name, config, context, detectors, samples, shared_inputs):
             np.asarray(catalogue[f"snr_{name}"]) > config.snr_threshold
         ]
         if config.fisher and len(detected):
+            fisher_inputs = {**shared_inputs, "model_definition": definition}
             detected = _with_fisher(
-                detected, detector, name, model_name, context, shared_inputs
+                detected, detector, name, model_name, context, fisher_inputs
             )
             mc_error = np.asarray(detected["sigma_Mc_over_Mc"], dtype=float)
             measured = np.isfinite(mc_error) & (mc_error <= config.chirp_mass_precision)
