@@ -337,7 +337,8 @@ class Detector:
             warnings.warn(
                 f"{self.name}: confusion fit {self.confusion!r} was calibrated for "
                 f"mission durations {lo}-{hi} yr; t_obs = {t_obs_yr:.4g} yr is "
-                "outside that range, so the foreground is extrapolated",
+                "outside that range, so the foreground there is an extrapolation "
+                "(tabulated fits use their nearest duration)",
                 ConfusionFitRangeWarning,
                 stacklevel=4,
             )
