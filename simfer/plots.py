@@ -186,7 +186,15 @@ def plot_sky_map(
     )
     if colour is not None:
         figure.colorbar(points, ax=axes, shrink=0.7, label=colour_label)
+    # longitude increases to the left (astronomical convention): label the ticks
+    # with the longitude they stand for, 0-360 deg
+    ticks = np.radians(np.arange(-150, 181, 30))
+    axes.set_xticks(ticks)
+    axes.set_xticklabels(
+        [f"{(-np.degrees(t)) % 360:.0f}°" for t in ticks], fontsize=7, color="0.35"
+    )
+    axes.tick_params(axis="y", labelsize=7)
     axes.grid(True, alpha=0.3)
     if title:
-        axes.set_title(title)
+        axes.set_title(title, pad=14)
     return figure
