@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
-__all__ = ["JobInputError", "JobKind", "get_job_kind", "job_kinds"]
+__all__ = ["JobInputError", "JobKind", "finite_median", "get_job_kind", "job_kinds"]
 
 
 class JobInputError(Exception):
@@ -23,6 +24,13 @@ class JobInputError(Exception):
     For example a COSMIC sample that holds no double white dwarf. The message says
     what to change; the CLI prints it without a traceback.
     """
+
+
+def finite_median(values: Any) -> float:
+    """Median of the finite values, for summaries; NaN (written as null) if none."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else float("nan")
 
 
 @dataclass(frozen=True)

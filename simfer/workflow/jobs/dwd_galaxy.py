@@ -45,7 +45,7 @@ from simfer.sims.dwd_samples import (
 )
 from simfer.sims.galactic_binaries import GalacticBinary
 from simfer.sims.galaxy import MCMILLAN_2017
-from simfer.workflow.jobs import JobInputError, JobKind
+from simfer.workflow.jobs import JobInputError, JobKind, finite_median
 from simfer.workflow.jobs.detector_config import (
     DetectorsBlock,
     DetectorSettings,
@@ -427,11 +427,15 @@ def _run_model(entry, config, context, detectors, samples, shared_inputs):
             summary[f"{model_name}_fraction_chirp_mass_measured_{name}"] = float(
                 measured.mean()
             )
+            summary[f"{model_name}_median_sigma_f_over_f_{name}"] = finite_median(
+                detected["sigma_f"].to_value(u.Hz) / detected["f_gw"].to_value(u.Hz)
+            )
+            summary[f"{model_name}_median_sigma_D_over_D_{name}"] = finite_median(
+                detected["sigma_D_over_D"]
+            )
             well_conditioned = ~np.asarray(detected["ill_conditioned"], dtype=bool)
-            summary[f"{model_name}_median_sky_area_deg2_{name}"] = float(
-                np.nanmedian(np.asarray(detected["sky_area_deg2"])[well_conditioned])
-                if well_conditioned.any()
-                else np.nan
+            summary[f"{model_name}_median_sky_area_deg2_{name}"] = finite_median(
+                np.asarray(detected["sky_area_deg2"])[well_conditioned]
             )
         context.record.write_table(f"detected_{model_name}_{name}", detected)
         detected_tables[name] = detected
@@ -540,6 +544,7 @@ def _figures(
     for label, column, scale in (
         ("sigma_f / f", "sigma_f", "f_gw"),
         ("sigma_Mc / Mc", "sigma_Mc_over_Mc", None),
+        ("sigma_D / D", "sigma_D_over_D", None),
         ("sky area [deg2]", "sky_area_deg2", None),
     ):
         groups = {}
@@ -577,7 +582,11 @@ JOB = JobKind(
         "<model>_n_{alive,in_band,merged,formed}": "DWD totals in the Galaxy",
         "<model>_fraction_chirp_mass_measured_<det>": "detected sources with "
         "sigma_Mc/Mc below chirp_mass_precision",
-        "<model>_median_sky_area_deg2_<det>": "median sky-localisation area",
+        "<model>_median_sky_area_deg2_<det>": "median sky-localisation area "
+        "(well-conditioned Fisher matrices)",
+        "<model>_median_sigma_f_over_f_<det>": "median fractional frequency error",
+        "<model>_median_sigma_D_over_D_<det>": "median fractional distance error "
+        "(GR fdot assumed; NaN where fdot is not measured)",
         "ratio_model_2_over_model_1_<det>": "Model 2 / Model 1 detections",
     },
 )

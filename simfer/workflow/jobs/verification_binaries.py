@@ -35,7 +35,7 @@ from simfer.inference.snr import snr_averaged, snr_network, snr_per_source
 from simfer.plots import plot_characteristic_strain
 from simfer.sims.catalogues import load_verification_binaries
 from simfer.sims.galactic_binaries import GalacticBinary, chirp_mass
-from simfer.workflow.jobs import JobKind
+from simfer.workflow.jobs import JobKind, finite_median
 from simfer.workflow.jobs.detector_config import (
     DetectorsBlock,
     DetectorSettings,
@@ -356,14 +356,12 @@ def _summary(config, detectors, sources, snr, fisher_tables) -> dict[str, Any]:
         detector = name.removeprefix("fisher_")
         detected = np.asarray(snr[f"snr_{detector}"]) > threshold
         if detected.any():
-            summary[f"median_sigma_f_over_f_{detector}"] = float(
-                np.nanmedian(
-                    table["sigma_f"].to_value(u.Hz)[detected]
-                    / sources["f_gw"].to_value(u.Hz)[detected]
-                )
+            summary[f"median_sigma_f_over_f_{detector}"] = finite_median(
+                table["sigma_f"].to_value(u.Hz)[detected]
+                / sources["f_gw"].to_value(u.Hz)[detected]
             )
-            summary[f"median_sky_area_deg2_{detector}"] = float(
-                np.nanmedian(np.asarray(table["sky_area_deg2"])[detected])
+            summary[f"median_sky_area_deg2_{detector}"] = finite_median(
+                np.asarray(table["sky_area_deg2"])[detected]
             )
     return summary
 
