@@ -161,11 +161,11 @@ def validate(
 @app.command("list")
 def list_kinds() -> None:
     """List the job kinds a workflow file can name."""
-    from simfer.workflow.jobs import job_kinds
+    from simfer.workflow.jobs import JOB_DESCRIPTIONS
 
     table = Table("kind", "description", header_style="bold")
-    for name, job in sorted(job_kinds().items()):
-        table.add_row(name, job.description)
+    for name, description in sorted(JOB_DESCRIPTIONS.items()):
+        table.add_row(name, description)
     console.print(table)
 
 
@@ -221,19 +221,18 @@ def schema(
     kind: Annotated[str, typer.Argument(help="A job kind (see `simfer list`).")],
 ) -> None:
     """Print the JSON Schema of a job kind's workflow file, for editors."""
-    from simfer.workflow.jobs import job_kinds
+    from simfer.workflow.jobs import JOB_DESCRIPTIONS, get_job_kind
     from simfer.workflow.runner import WorkflowFile
 
-    kinds = job_kinds()
-    if kind not in kinds:
+    if kind not in JOB_DESCRIPTIONS:
         error_console.print(
             f"[bold red]error:[/] unknown kind {kind!r}; known kinds: "
-            + ", ".join(sorted(kinds))
+            + ", ".join(sorted(JOB_DESCRIPTIONS))
         )
         raise typer.Exit(CONFIG_ERROR_EXIT)
     document = WorkflowFile.model_json_schema()
     document["properties"]["kind"] = {"const": kind}
-    config_schema = kinds[kind].config_model.model_json_schema()
+    config_schema = get_job_kind(kind).config_model.model_json_schema()
     document.setdefault("$defs", {}).update(config_schema.pop("$defs", {}))
     document["properties"]["config"] = config_schema
     document["title"] = f"simfer workflow: {kind}"

@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from simfer.workflow.jobs import JobKind, job_kinds
+from simfer.workflow.jobs import JOB_DESCRIPTIONS, JobKind, get_job_kind
 from simfer.workflow.loading import (
     ConfigProblem,
     LoadedYaml,
@@ -103,20 +103,19 @@ def prepare(path: str | Path, overrides: Iterable[str] = ()) -> PreparedRun:
 def prepare_loaded(loaded: LoadedYaml) -> PreparedRun:
     """Validate an already parsed workflow; see :func:`prepare`."""
     workflow = validate_model(WorkflowFile, loaded.data, loaded)
-    kinds = job_kinds()
-    if workflow.kind not in kinds:
+    if workflow.kind not in JOB_DESCRIPTIONS:
         raise WorkflowConfigError(
             loaded.source,
             [
                 ConfigProblem(
                     "kind",
                     loaded.line_of(("kind",)),
-                    "one of " + ", ".join(sorted(kinds)),
+                    "one of " + ", ".join(sorted(JOB_DESCRIPTIONS)),
                     repr(workflow.kind),
                 )
             ],
         )
-    job = kinds[workflow.kind]
+    job = get_job_kind(workflow.kind)
     config = validate_model(job.config_model, workflow.config, loaded, ("config",))
     return PreparedRun(workflow=workflow, job=job, config=config, source=loaded.source)
 

@@ -59,29 +59,32 @@ class JobKind:
     summary_keys: dict[str, str]
 
 
-# Modules defining one job kind each, as a module-level ``JOB``; imported lazily so
-# that `simfer list` does not pay for heavy scientific imports.
-_JOB_MODULES = ("verification_binaries", "dwd_galaxy")
+#: Job kinds by name, with their one-line descriptions. Each module of this package
+#: named here defines one kind as a module-level ``JOB``; they are imported only
+#: when that kind is used, so that `simfer list` need not load the scientific stack.
+JOB_DESCRIPTIONS = {
+    "verification_binaries": "SNR and Fisher errors of known Galactic binaries "
+    "(Kupfer et al. 2018) for LISA, TianQin and both",
+    "dwd_galaxy": "Galactic double white dwarfs (COSMIC + McMillan 2017) detected "
+    "by LISA, TianQin and both, with Fisher errors",
+}
 
 
 def job_kinds() -> dict[str, JobKind]:
-    """All registered job kinds by name."""
-    kinds = {}
-    for module_name in _JOB_MODULES:
-        job = import_module(f"{__name__}.{module_name}").JOB
-        kinds[job.name] = job
-    return kinds
+    """All registered job kinds by name (imports every job module)."""
+    return {name: get_job_kind(name) for name in JOB_DESCRIPTIONS}
 
 
 def get_job_kind(name: str) -> JobKind:
-    """Look up a job kind by name.
+    """Look up a job kind by name, importing only its module.
 
     Raises
     ------
     KeyError
         If no job kind has that name; the message lists the known kinds.
     """
-    kinds = job_kinds()
-    if name not in kinds:
-        raise KeyError(f"unknown kind {name!r}; known kinds: {', '.join(kinds)}")
-    return kinds[name]
+    if name not in JOB_DESCRIPTIONS:
+        raise KeyError(
+            f"unknown kind {name!r}; known kinds: {', '.join(JOB_DESCRIPTIONS)}"
+        )
+    return import_module(f"{__name__}.{name}").JOB

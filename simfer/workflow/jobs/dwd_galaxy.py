@@ -45,7 +45,12 @@ from simfer.sims.dwd_samples import (
 )
 from simfer.sims.galactic_binaries import GalacticBinary
 from simfer.sims.galaxy import MCMILLAN_2017
-from simfer.workflow.jobs import JobInputError, JobKind, finite_median
+from simfer.workflow.jobs import (
+    JOB_DESCRIPTIONS,
+    JobInputError,
+    JobKind,
+    finite_median,
+)
 from simfer.workflow.jobs.detector_config import (
     DetectorsBlock,
     DetectorSettings,
@@ -570,8 +575,7 @@ def _figures(
 
 JOB = JobKind(
     name="dwd_galaxy",
-    description="Galactic double white dwarfs (COSMIC + McMillan 2017) detected by "
-    "LISA, TianQin and both, with Fisher errors",
+    description=JOB_DESCRIPTIONS["dwd_galaxy"],
     config_model=DWDGalaxyConfig,
     run=run,
     summary_keys={

@@ -35,7 +35,7 @@ from simfer.inference.snr import snr_averaged, snr_network, snr_per_source
 from simfer.plots import plot_characteristic_strain
 from simfer.sims.catalogues import load_verification_binaries
 from simfer.sims.galactic_binaries import GalacticBinary, chirp_mass
-from simfer.workflow.jobs import JobKind, finite_median
+from simfer.workflow.jobs import JOB_DESCRIPTIONS, JobKind, finite_median
 from simfer.workflow.jobs.detector_config import (
     DetectorsBlock,
     DetectorSettings,
@@ -368,8 +368,7 @@ def _summary(config, detectors, sources, snr, fisher_tables) -> dict[str, Any]:
 
 JOB = JobKind(
     name="verification_binaries",
-    description="SNR and Fisher errors of known Galactic binaries (Kupfer et al. "
-    "2018) for LISA, TianQin and both",
+    description=JOB_DESCRIPTIONS["verification_binaries"],
     config_model=VerificationBinariesConfig,
     run=run,
     summary_keys={
