@@ -19,6 +19,8 @@ orbital_evolution
     Gravitational-wave driven orbital decay (Peters 1964).
 dwd_population
     The Galactic double white dwarf population today.
+white_dwarfs, eclipses
+    White-dwarf radii and the geometry of eclipses in circular binaries.
 """
 
 from simfer.sims.catalogues import load_verification_binaries
