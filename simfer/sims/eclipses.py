@@ -31,6 +31,8 @@ import astropy.units as u
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from simfer.sims.si_inputs import as_si, non_negative, positive
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -41,35 +43,8 @@ __all__ = [
 ]
 
 
-def _si(value: ArrayLike | u.Quantity, unit: u.UnitBase, name: str) -> NDArray:
-    """Return ``value`` as float64 in ``unit``; plain numbers are taken as SI."""
-    if isinstance(value, u.Quantity):
-        try:
-            return np.asarray(value.to_value(unit), dtype=float)
-        except u.UnitConversionError as exc:
-            raise u.UnitConversionError(
-                f"{name} must be convertible to {unit}, got {value.unit}"
-            ) from exc
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric or a Quantity in {unit}") from exc
-
-
-def _positive(value: NDArray, name: str) -> NDArray:
-    if not np.all(np.isfinite(value)) or np.any(value <= 0):
-        raise ValueError(f"{name} must be finite and > 0")
-    return value
-
-
-def _non_negative(value: NDArray, name: str) -> NDArray:
-    if not np.all(np.isfinite(value)) or np.any(value < 0):
-        raise ValueError(f"{name} must be finite and >= 0")
-    return value
-
-
 def _cos_inclination(value: ArrayLike) -> NDArray:
-    cos_i = _si(value, u.dimensionless_unscaled, "cos_inclination")
+    cos_i = as_si(value, u.dimensionless_unscaled, "cos_inclination")
     if not np.all(np.isfinite(cos_i)) or np.any(np.abs(cos_i) > 1):
         raise ValueError("cos_inclination must be finite and lie in [-1, 1]")
     return cos_i
@@ -77,9 +52,9 @@ def _cos_inclination(value: ArrayLike) -> NDArray:
 
 def _contact_ratio(radius_1, radius_2, separation) -> NDArray:
     """``(R1 + R2) / a`` from validated radii and separation (m or Quantity)."""
-    r1 = _positive(_si(radius_1, u.m, "radius_1"), "radius_1")
-    r2 = _positive(_si(radius_2, u.m, "radius_2"), "radius_2")
-    a = _positive(_si(separation, u.m, "separation"), "separation")
+    r1 = positive(as_si(radius_1, u.m, "radius_1"), "radius_1")
+    r2 = positive(as_si(radius_2, u.m, "radius_2"), "radius_2")
+    a = positive(as_si(separation, u.m, "separation"), "separation")
     return (r1 + r2) / a
 
 
@@ -186,7 +161,7 @@ def eclipse_duration(
     ----------
     Winn, J. N. 2010, "Transits and occultations", arXiv:1001.2010, eq. (14).
     """
-    p = _positive(_si(period, u.s, "period"), "period")
+    p = positive(as_si(period, u.s, "period"), "period")
     cos_i = _cos_inclination(cos_inclination)
     ratio = _contact_ratio(radius_1, radius_2, separation)
 
@@ -240,14 +215,14 @@ def in_eclipse(
     Winn, J. N. 2010, arXiv:1001.2010, sect. 2 (conjunctions of a circular orbit
     half a period apart).
     """
-    t = _si(times, u.s, "times")
+    t = as_si(times, u.s, "times")
     if not np.all(np.isfinite(t)):
         raise ValueError("times must be finite")
-    p = _positive(_si(period, u.s, "period"), "period")
-    phi0 = _si(phase0, u.dimensionless_unscaled, "phase0")
+    p = positive(as_si(period, u.s, "period"), "period")
+    phi0 = as_si(phase0, u.dimensionless_unscaled, "phase0")
     if not np.all(np.isfinite(phi0)):
         raise ValueError("phase0 must be finite")
-    half_width = _non_negative(_si(duration, u.s, "duration"), "duration") / (2 * p)
+    half_width = non_negative(as_si(duration, u.s, "duration"), "duration") / (2 * p)
 
     # Phase folded twice per orbit: distance to the nearer conjunction, cycles.
     half_phase = np.mod(t / p + phi0, 0.5)

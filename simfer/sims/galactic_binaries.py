@@ -35,6 +35,7 @@ from jax.typing import ArrayLike
 
 from simfer.sims.detectors import SPEED_OF_LIGHT
 from simfer.sims.response import antenna_patterns, doppler_delay, geometry_name
+from simfer.sims.si_inputs import as_si
 
 jax.config.update("jax_enable_x64", True)
 
@@ -158,16 +159,6 @@ _G = float(const.G.si.value)
 _C = float(const.c.si.value)
 
 
-def _si(value: object, unit: u.UnitBase, name: str) -> np.ndarray:
-    """Return ``value`` in SI as a float array; plain numbers are taken as SI."""
-    if isinstance(value, u.Quantity):
-        try:
-            return np.asarray(value.to_value(unit), dtype=float)
-        except u.UnitConversionError as err:
-            raise ValueError(f"{name} must be convertible to {unit}: {err}") from None
-    return np.asarray(value, dtype=float)
-
-
 def chirp_mass(mass_1: object, mass_2: object) -> np.ndarray:
     """Chirp mass (m1 m2)^(3/5) / (m1 + m2)^(1/5), kg.
 
@@ -180,8 +171,8 @@ def chirp_mass(mass_1: object, mass_2: object) -> np.ndarray:
     ----------
     Peters & Mathews 1963, Phys. Rev. 131, 435.
     """
-    m1 = _si(mass_1, u.kg, "mass_1")
-    m2 = _si(mass_2, u.kg, "mass_2")
+    m1 = as_si(mass_1, u.kg, "mass_1")
+    m2 = as_si(mass_2, u.kg, "mass_2")
     if np.any(m1 <= 0) or np.any(m2 <= 0):
         raise ValueError("mass_1 and mass_2 must be positive")
     return (m1 * m2) ** 0.6 / (m1 + m2) ** 0.2
@@ -199,7 +190,7 @@ def gw_frequency_from_period(orbital_period: object) -> np.ndarray:
     ----------
     Peters & Mathews 1963, Phys. Rev. 131, 435 (n = 2 harmonic of a circular orbit).
     """
-    period = _si(orbital_period, u.s, "orbital_period")
+    period = as_si(orbital_period, u.s, "orbital_period")
     if np.any(period <= 0):
         raise ValueError("orbital_period must be positive")
     return 2.0 / period
@@ -307,9 +298,9 @@ class GalacticBinary(NamedTuple):
         fdot : float, array, Quantity or None
             Frequency derivative, Hz/s; None uses the GR value ``gr_fdot``.
         """
-        mc = _si(chirp_mass, u.kg, "chirp_mass")
-        f = _si(frequency, u.Hz, "frequency")
-        dist = _si(distance, u.m, "distance")
+        mc = as_si(chirp_mass, u.kg, "chirp_mass")
+        f = as_si(frequency, u.Hz, "frequency")
+        dist = as_si(distance, u.m, "distance")
         if np.any(mc <= 0) or np.any(f <= 0) or np.any(dist <= 0):
             raise ValueError("chirp_mass, frequency and distance must be positive")
         cos_i = np.asarray(cos_inclination, dtype=float)
@@ -318,17 +309,17 @@ class GalacticBinary(NamedTuple):
         fdot_si = (
             np.asarray(gr_fdot(mc, f))
             if fdot is None
-            else _si(fdot, u.Hz / u.s, "fdot")
+            else as_si(fdot, u.Hz / u.s, "fdot")
         )
         return cls(
             amplitude=np.asarray(gw_amplitude(mc, f, dist)),
             frequency=f,
             fdot=fdot_si,
             cos_inclination=cos_i,
-            polarisation=_si(polarisation, u.rad, "polarisation"),
-            ecliptic_latitude=_si(ecliptic_latitude, u.rad, "ecliptic_latitude"),
-            ecliptic_longitude=_si(ecliptic_longitude, u.rad, "ecliptic_longitude"),
-            initial_phase=_si(initial_phase, u.rad, "initial_phase"),
+            polarisation=as_si(polarisation, u.rad, "polarisation"),
+            ecliptic_latitude=as_si(ecliptic_latitude, u.rad, "ecliptic_latitude"),
+            ecliptic_longitude=as_si(ecliptic_longitude, u.rad, "ecliptic_longitude"),
+            initial_phase=as_si(initial_phase, u.rad, "initial_phase"),
         )
 
     def parameter_vector(self) -> np.ndarray:

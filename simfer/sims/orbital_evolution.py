@@ -39,6 +39,8 @@ from astropy import constants
 from numpy.typing import ArrayLike, NDArray
 from scipy.interpolate import CubicSpline
 
+from simfer.sims.si_inputs import as_si, non_negative, positive
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -78,35 +80,8 @@ _HIGH_X, _HIGH_W = np.polynomial.legendre.leggauss(24)
 _P = 19.0 / 24.0
 
 
-def _si(value: ArrayLike | u.Quantity, unit: u.UnitBase, name: str) -> NDArray:
-    """Return ``value`` as float64 in ``unit``; plain numbers are taken as SI."""
-    if isinstance(value, u.Quantity):
-        try:
-            return np.asarray(value.to_value(unit), dtype=float)
-        except u.UnitConversionError as exc:
-            raise u.UnitConversionError(
-                f"{name} must be convertible to {unit}, got {value.unit}"
-            ) from exc
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric or a Quantity in {unit}") from exc
-
-
-def _positive(value: NDArray, name: str) -> NDArray:
-    if not np.all(np.isfinite(value)) or np.any(value <= 0):
-        raise ValueError(f"{name} must be finite and > 0")
-    return value
-
-
-def _non_negative(value: NDArray, name: str) -> NDArray:
-    if not np.all(np.isfinite(value)) or np.any(value < 0):
-        raise ValueError(f"{name} must be finite and >= 0")
-    return value
-
-
 def _eccentricity(value: ArrayLike, name: str = "e0") -> NDArray:
-    e = _si(value, u.dimensionless_unscaled, name)
+    e = as_si(value, u.dimensionless_unscaled, name)
     if not np.all(np.isfinite(e)) or np.any(e < 0) or np.any(e > _E_MAX):
         raise ValueError(f"{name} must lie in [0, 1 - 1e-12]")
     return e
@@ -114,8 +89,8 @@ def _eccentricity(value: ArrayLike, name: str = "e0") -> NDArray:
 
 def _masses(m1: ArrayLike, m2: ArrayLike) -> tuple[NDArray, NDArray]:
     return (
-        _positive(_si(m1, u.kg, "m1"), "m1"),
-        _positive(_si(m2, u.kg, "m2"), "m2"),
+        positive(as_si(m1, u.kg, "m1"), "m1"),
+        positive(as_si(m2, u.kg, "m2"), "m2"),
     )
 
 
@@ -150,7 +125,7 @@ def separation_from_period(
     ndarray
         Semi-major axis ``a = (G (m1 + m2) P^2 / (4 pi^2))^(1/3)``, m.
     """
-    p = _positive(_si(period, u.s, "period"), "period")
+    p = positive(as_si(period, u.s, "period"), "period")
     m1, m2 = _masses(m1, m2)
     return np.cbrt(G * (m1 + m2) * p**2 / (4.0 * np.pi**2))
 
@@ -170,7 +145,7 @@ def period_from_separation(a: ArrayLike | u.Quantity, m1: ArrayLike, m2: ArrayLi
     ndarray
         Orbital period ``P = 2 pi sqrt(a^3 / (G (m1 + m2)))``, s.
     """
-    a = _positive(_si(a, u.m, "a"), "a")
+    a = positive(as_si(a, u.m, "a"), "a")
     m1, m2 = _masses(m1, m2)
     return 2.0 * np.pi * np.sqrt(a**3 / (G * (m1 + m2)))
 
@@ -215,7 +190,7 @@ def merger_time_circular(a0: ArrayLike, m1: ArrayLike, m2: ArrayLike) -> NDArray
     ----------
     Peters, P. C. 1964, Phys. Rev. 136, B1224, eqs. (5.9)-(5.10).
     """
-    a0 = _non_negative(_si(a0, u.m, "a0"), "a0")
+    a0 = non_negative(as_si(a0, u.m, "a0"), "a0")
     return a0**4 / (4.0 * peters_beta(m1, m2))
 
 
@@ -242,8 +217,8 @@ def separation_after_circular(
     ----------
     Peters, P. C. 1964, Phys. Rev. 136, B1224, eqs. (5.6) with e = 0, (5.9).
     """
-    a0 = _non_negative(_si(a0, u.m, "a0"), "a0")
-    t = _non_negative(_si(t, u.s, "t"), "t")
+    a0 = non_negative(as_si(a0, u.m, "a0"), "a0")
+    t = non_negative(as_si(t, u.s, "t"), "t")
     a4 = a0**4 - 4.0 * peters_beta(m1, m2) * t
     return np.sqrt(np.sqrt(np.clip(a4, 0.0, None)))
 
@@ -273,7 +248,7 @@ def peters_rates(
     ----------
     Peters, P. C. 1964, Phys. Rev. 136, B1224, eqs. (5.6) and (5.7).
     """
-    a = _positive(_si(a, u.m, "a"), "a")
+    a = positive(as_si(a, u.m, "a"), "a")
     e = _eccentricity(e, "e")
     beta = peters_beta(m1, m2)
     one_e2 = 1.0 - e**2
@@ -314,7 +289,7 @@ def peters_c0(a0: ArrayLike, e0: ArrayLike) -> NDArray:
     ----------
     Peters, P. C. 1964, Phys. Rev. 136, B1224, eq. (5.11).
     """
-    a0 = _positive(_si(a0, u.m, "a0"), "a0")
+    a0 = positive(as_si(a0, u.m, "a0"), "a0")
     e0 = _eccentricity(e0)
     if np.any(e0 == 0):
         raise ValueError("e0 must be > 0: a circular orbit has no finite c0")
@@ -341,7 +316,7 @@ def separation_from_eccentricity(e: ArrayLike, c0: ArrayLike) -> NDArray:
     Peters, P. C. 1964, Phys. Rev. 136, B1224, eq. (5.11).
     """
     e = _eccentricity(e, "e")
-    c0 = _positive(_si(c0, u.m, "c0"), "c0")
+    c0 = positive(as_si(c0, u.m, "c0"), "c0")
     return c0 * _g(e)
 
 
@@ -441,7 +416,7 @@ def merger_time(
     """
     if method not in ("quadrature", "mandel2021"):
         raise ValueError(f"method must be 'quadrature' or 'mandel2021', got {method!r}")
-    a0 = _non_negative(_si(a0, u.m, "a0"), "a0")
+    a0 = non_negative(as_si(a0, u.m, "a0"), "a0")
     e0 = _eccentricity(e0)
     m1, m2 = _masses(m1, m2)
 
@@ -529,10 +504,10 @@ def evolve_orbit(
     ----------
     Peters, P. C. 1964, Phys. Rev. 136, B1224, eqs. (5.6), (5.7), (5.11), (5.14).
     """
-    a0 = _non_negative(_si(a0, u.m, "a0"), "a0")
+    a0 = non_negative(as_si(a0, u.m, "a0"), "a0")
     e0 = _eccentricity(e0)
     m1, m2 = _masses(m1, m2)
-    t = _non_negative(_si(t, u.s, "t"), "t")
+    t = non_negative(as_si(t, u.s, "t"), "t")
 
     def kernel(a0, e0, m1, m2, t):
         beta = peters_beta(m1, m2)

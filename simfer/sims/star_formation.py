@@ -98,6 +98,15 @@ class StarFormationHistory(ABC):
         return self._sample(_count(n), _generator(rng)) / _GYR * u.Gyr
 
 
+def _age_range(age_min: u.Quantity, age_max: u.Quantity, what: str):
+    """(age_min, age_max) in s, checking 0 <= age_min < age_max."""
+    lo = _scalar(age_min, u.Gyr, f"{what}age_min", minimum=-np.inf)
+    hi = _scalar(age_max, u.Gyr, f"{what}age_max")
+    if lo < 0 or hi <= lo:
+        raise ValueError(f"{what}ages need 0 <= age_min < age_max")
+    return lo, hi
+
+
 def _mass(total_mass: u.Quantity) -> u.Quantity:
     _scalar(total_mass, u.Msun, "total_mass")
     return total_mass.to(u.Msun)
@@ -122,9 +131,7 @@ class ConstantSFH(StarFormationHistory):
     age_min: u.Quantity = 0.0 * u.Gyr
 
     def __post_init__(self) -> None:
-        lo = _scalar(self.age_min, u.Gyr, "age_min", minimum=-np.inf)
-        if lo < 0 or _scalar(self.age_max, u.Gyr, "age_max") <= lo:
-            raise ValueError("need 0 <= age_min < age_max")
+        _age_range(self.age_min, self.age_max, "")  # validates the range
         object.__setattr__(self, "total_mass", _mass(self.total_mass))
 
     @property
@@ -166,9 +173,7 @@ class ExponentialSFH(StarFormationHistory):
     age_min: u.Quantity = 0.0 * u.Gyr
 
     def __post_init__(self) -> None:
-        lo = _scalar(self.age_min, u.Gyr, "age_min", minimum=-np.inf)
-        if lo < 0 or _scalar(self.age_max, u.Gyr, "age_max") <= lo:
-            raise ValueError("need 0 <= age_min < age_max")
+        _age_range(self.age_min, self.age_max, "")  # validates the range
         tau = _scalar(self.timescale, u.Gyr, "timescale", minimum=-np.inf)
         if tau == 0:
             raise ValueError("timescale must be non-zero")
@@ -217,9 +222,7 @@ class BurstSFH(StarFormationHistory):
             raise ValueError("episodes must contain at least one burst")
         table = []
         for lo, hi, mass in self.episodes:
-            lo_s = _scalar(lo, u.Gyr, "episode age_min", minimum=-np.inf)
-            if lo_s < 0 or _scalar(hi, u.Gyr, "episode age_max") <= lo_s:
-                raise ValueError("each episode needs 0 <= age_min < age_max")
+            lo_s, _ = _age_range(lo, hi, "episode ")
             table.append((lo_s, hi.si.value, _scalar(mass, u.Msun, "episode mass")))
         object.__setattr__(self, "_table", np.array(table))
         object.__setattr__(

@@ -23,6 +23,8 @@ import astropy.units as u
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from simfer.sims.si_inputs import as_si
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -41,21 +43,6 @@ M_P = 0.00057 * _MSUN
 
 # Radius scale of the relation, m (0.0114 Rsun).
 _R0 = 0.0114 * _RSUN
-
-
-def _si(value: ArrayLike | u.Quantity, unit: u.UnitBase, name: str) -> NDArray:
-    """Return ``value`` as float64 in ``unit``; plain numbers are taken as SI."""
-    if isinstance(value, u.Quantity):
-        try:
-            return np.asarray(value.to_value(unit), dtype=float)
-        except u.UnitConversionError as exc:
-            raise u.UnitConversionError(
-                f"{name} must be convertible to {unit}, got {value.unit}"
-            ) from exc
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric or a Quantity in {unit}") from exc
 
 
 def white_dwarf_radius(mass: ArrayLike | u.Quantity) -> NDArray:
@@ -83,7 +70,7 @@ def white_dwarf_radius(mass: ArrayLike | u.Quantity) -> NDArray:
     Verbunt, F. & Rappaport, S. 1988, ApJ 332, 193 (Eggleton's relation, quoted in
     their appendix).
     """
-    m = _si(mass, u.kg, "mass")
+    m = as_si(mass, u.kg, "mass")
     if not np.all(np.isfinite(m)) or np.any(m <= 0) or np.any(m >= CHANDRASEKHAR_MASS):
         raise ValueError(
             "mass must be finite and lie in (0, M_ch), M_ch = 1.44 Msun "
