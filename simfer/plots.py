@@ -14,7 +14,12 @@ from matplotlib.figure import Figure
 # Figures are built with matplotlib's object API (no pyplot), so importing simfer
 # never touches the user's backend, and nothing is left open in pyplot's registry.
 
-__all__ = ["plot_characteristic_strain", "plot_histograms", "plot_sky_map"]
+__all__ = [
+    "plot_characteristic_strain",
+    "plot_histograms",
+    "plot_magnitude_period",
+    "plot_sky_map",
+]
 
 _DETECTOR_COLOURS = {"LISA": "tab:blue", "TianQin": "tab:orange"}
 
@@ -197,4 +202,58 @@ def plot_sky_map(
     axes.grid(True, alpha=0.3)
     if title:
         axes.set_title(title, pad=14)
+    return figure
+
+
+def plot_magnitude_period(
+    period: np.ndarray,
+    magnitude: np.ndarray,
+    *,
+    groups: Mapping[str, np.ndarray] | None = None,
+    limits: Mapping[str, float] | None = None,
+    magnitude_label: str = "apparent magnitude",
+    title: str = "",
+) -> Figure:
+    """Apparent magnitude against orbital period, with detected groups on top.
+
+    Parameters
+    ----------
+    period : array
+        Orbital periods [h].
+    magnitude : array
+        Apparent magnitudes [mag] (brighter up).
+    groups : mapping of str to bool array, optional
+        Label -> which points to overplot in colour (e.g. detected by a survey).
+    limits : mapping of str to float, optional
+        Label -> a magnitude limit drawn as a horizontal line [mag].
+    magnitude_label : str
+        Label of the magnitude axis.
+    title : str
+        Figure title.
+    """
+    figure = Figure(figsize=(6.5, 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    period, magnitude = np.asarray(period), np.asarray(magnitude)
+    axes.scatter(
+        period, magnitude, s=3, color="0.7", label="eclipsing", rasterized=True
+    )
+    colours = iter(("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange"))
+    for label, mask in (groups or {}).items():
+        mask = np.asarray(mask, dtype=bool)
+        axes.scatter(
+            period[mask], magnitude[mask], s=8, color=next(colours, "k"),
+            label=f"{label} ({int(mask.sum())})", rasterized=True,
+        )  # fmt: skip
+    for label, value in (limits or {}).items():
+        axes.axhline(value, ls="--", lw=0.8, color="0.3")
+        axes.annotate(label, (0.01, value), xycoords=("axes fraction", "data"),
+                      va="bottom", fontsize=7, color="0.3")  # fmt: skip
+    axes.set_xscale("log")
+    axes.invert_yaxis()
+    axes.set_xlabel("orbital period [h]")
+    axes.set_ylabel(magnitude_label)
+    if len(period):
+        axes.legend(fontsize=7, markerscale=2, loc="lower right")
+    if title:
+        axes.set_title(title)
     return figure

@@ -72,7 +72,7 @@ import warnings
 import weakref
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import astropy.units as u
@@ -83,6 +83,7 @@ from simfer import SimferWarning
 from simfer.inference.snr import gr_fdot, snr_averaged, snr_network, snr_per_source
 from simfer.sims.cosmic_workers import WD_TYPES
 from simfer.sims.detectors import Detector, get_detector
+from simfer.sims.dwd_optical import OpticalSettings, observe_eclipsing_systems
 from simfer.sims.dwd_samples import DWDSample
 from simfer.sims.galaxy import MCMILLAN_2017, MilkyWayModel
 from simfer.sims.orbital_evolution import evolve_orbit, peters_beta
@@ -119,7 +120,7 @@ _CHANDRASEKHAR = 1.44  # Msun, in Nauenberg's (1972) fit
 _MISMATCH_DEX = 0.1
 _TYPE_CODES = {kstar: i for i, kstar in enumerate(sorted(WD_TYPES))}
 _TYPE_NAMES = [WD_TYPES[k] for k in sorted(WD_TYPES)]
-_CHUNK_STAGES = ("prepare", "draw", "orbits", "positions", "snr")
+_CHUNK_STAGES = ("prepare", "draw", "orbits", "positions", "snr", "optical")
 
 
 class MetallicityMismatchWarning(SimferWarning):
@@ -435,12 +436,16 @@ class ChunkResult:
         ``detected_<detector>`` and ``detected_joint`` (unweighted integers).
     timings : dict of str to float
         Seconds spent per stage.
+    eclipsing : dict of str to numpy.ndarray
+        Catalogue columns of the eclipsing systems the optical stage kept
+        (empty without it; see :mod:`simfer.sims.dwd_optical`).
     """
 
     spec: ChunkSpec
     catalogue: dict[str, np.ndarray]
     counts: dict[str, np.ndarray]
     timings: dict[str, float]
+    eclipsing: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _resolve_detectors(detectors: Iterable[Detector | str]) -> tuple[Detector, ...]:
@@ -451,8 +456,13 @@ def _resolve_detectors(detectors: Iterable[Detector | str]) -> tuple[Detector, .
     return out
 
 
-def _draw_block(n, rng, rows, history, f_min, timings):
-    """Today's state of ``n`` systems; returns per-row counts and in-band systems."""
+def _draw_block(n, rng, rows, history, f_min, f_draw, timings):
+    """Today's state of ``n`` systems: per-row counts and the systems above ``f_draw``.
+
+    ``in_band`` counts the systems above ``f_min``; ``f_draw <= f_min`` also
+    returns the slower systems the optical stage needs (``rows`` prepared for
+    ``f_draw``).
+    """
     start = time.perf_counter()
     n_rows = rows.m1.size
     formed = rng.multinomial(n, np.full(n_rows, 1.0 / n_rows))
@@ -476,13 +486,13 @@ def _draw_block(n, rng, rows, history, f_min, timings):
     alive += np.bincount(idx[detached], minlength=n_rows)
     f = np.zeros_like(a)
     f[detached] = _f_gw(a[detached], m1[detached] + m2[detached])
-    band = detached & (f >= f_min)
+    band = detached & (f >= f_draw)
     timings["orbits"] += time.perf_counter() - start
     counts = {
         "formed": formed,
         "alive": alive,
         "merged": merged,
-        "in_band": np.bincount(idx[band], minlength=n_rows),
+        "in_band": np.bincount(idx[detached & (f >= f_min)], minlength=n_rows),
     }
     m1, m2 = m1[band] / MSUN, m2[band] / MSUN
     system = {
@@ -496,6 +506,7 @@ def _draw_block(n, rng, rows, history, f_min, timings):
         "sep": a[band] / RSUN,
         "ecc": e[band],
         "age": age[band] / GYR,
+        "cooling_age": t_decay[band] / GYR,
     }
     return counts, system
 
@@ -563,6 +574,7 @@ def simulate_chunk(
     f_min_catalogue: float = DEFAULT_F_MIN,
     snr_threshold: float = 7.0,
     catalogue_snr_min: float = 0.0,
+    optical: OpticalSettings | None = None,
 ) -> ChunkResult:
     """Simulate one chunk: ages, orbits, positions and SNRs of its systems.
 
@@ -588,6 +600,12 @@ def simulate_chunk(
     catalogue_snr_min : float
         Keep only catalogue rows with joint SNR (per-source or averaged) at least
         this; 0 keeps every system above ``f_min_catalogue``. Counts are unaffected.
+    optical : OpticalSettings, optional
+        Also find the eclipsing systems below ``optical.period_max`` and what the
+        optical surveys detect (:mod:`simfer.sims.dwd_optical`); their catalogue
+        and counts go to ``ChunkResult.eclipsing`` and ``counts["optical_*"]``.
+        Turning it on draws the systems down to the optical frequency cut, so
+        the realisation differs from a run without it.
 
     Returns
     -------
@@ -597,17 +615,20 @@ def simulate_chunk(
     sample = samples[spec.component]
     history = star_formation.history(spec.component)
     start = time.perf_counter()
-    rows = _cached_rows(sample, history, float(f_min_catalogue))
+    f_min = float(f_min_catalogue)
+    f_draw = f_min if optical is None else min(f_min, optical.f_min)
+    rows = _cached_rows(sample, history, f_draw)
     timings = dict.fromkeys(_CHUNK_STAGES, 0.0)
     timings["prepare"] = time.perf_counter() - start
     counts: dict[str, np.ndarray] = {}
     columns: dict[str, list[np.ndarray]] = {}
+    eclipsing: dict[str, list[np.ndarray]] = {}
     for block, n in spec.blocks():
         key = (1, _component_key(spec.component), block)
         rng = np.random.default_rng(_seed_sequence(spec.entropy, *key))
-        block_counts, system = _draw_block(
-            n, rng, rows, history, float(f_min_catalogue), timings
-        )
+        block_counts, drawn = _draw_block(n, rng, rows, history, f_min, f_draw, timings)
+        in_band = drawn["f_gw"] >= f_min
+        system = drawn if optical is None else {k: v[in_band] for k, v in drawn.items()}
         detected = _place_and_detect(
             system, rng, spec.component, galaxy, detectors, snr_threshold, timings
         )
@@ -615,6 +636,24 @@ def simulate_chunk(
             block_counts[name] = np.bincount(
                 system["sample_index"][flag], minlength=rows.m1.size
             )
+        if optical is not None:
+            start = time.perf_counter()
+            # A stream of its own, so the gravitational-wave draws above do not
+            # depend on the optical settings.
+            optical_rng = np.random.default_rng(
+                _seed_sequence(spec.entropy, 3, _component_key(spec.component), block)
+            )
+            optical_counts, optical_columns = observe_eclipsing_systems(
+                drawn, in_band, system, optical_rng, optical,
+                galaxy=galaxy, component=spec.component,
+                metallicity=_metallicity(sample), n_rows=rows.m1.size,
+                detector_names=[d.name for d in detectors],
+                snr_threshold=snr_threshold,
+            )  # fmt: skip
+            block_counts.update(optical_counts)
+            for name, value in optical_columns.items():
+                eclipsing.setdefault(name, []).append(value)
+            timings["optical"] += time.perf_counter() - start
         keep = np.maximum(system["snr_joint"], system["snr_avg_joint"])
         keep = keep >= catalogue_snr_min
         for name, value in block_counts.items():
@@ -626,4 +665,7 @@ def simulate_chunk(
         "chunk %s/%d: %d systems, %d catalogued",
         spec.component, spec.chunk_index, spec.n_systems, len(catalogue["f_gw"]),
     )  # fmt: skip
-    return ChunkResult(spec, catalogue, counts, timings)
+    return ChunkResult(
+        spec, catalogue, counts, timings,
+        {name: np.concatenate(parts) for name, parts in eclipsing.items()},
+    )  # fmt: skip

@@ -64,6 +64,12 @@ from simfer.sims.dwd_chunks import (
     plan_chunks,
     simulate_chunk,
 )
+from simfer.sims.dwd_optical import (
+    ECLIPSING_UNITS,
+    OpticalSettings,
+    eclipsing_columns,
+    optical_count_keys,
+)
 from simfer.sims.dwd_samples import DWDSample
 from simfer.sims.galaxy import MCMILLAN_2017, MilkyWayModel
 from simfer.sims.star_formation import MODEL_1, StarFormationModel
@@ -93,7 +99,7 @@ CATALOGUE_UNITS = {
     "mass_1": u.Msun, "mass_2": u.Msun, "chirp_mass": u.Msun, "f_gw": u.Hz,
     "fdot": u.Hz / u.s, "sep": u.Rsun, "age": u.Gyr, "distance": u.kpc,
     "l": u.rad, "b": u.rad, "lon_ecl": u.rad, "lat_ecl": u.rad, "psi": u.rad,
-    "phase": u.rad,
+    "phase": u.rad, "cooling_age": u.Gyr,
 }  # fmt: skip
 
 
@@ -155,6 +161,15 @@ class GalacticPopulation:
         Seconds per stage (chunk stages summed over chunks).
     settings : dict
         Seed, fraction, thresholds, chunking and model names of the run.
+    optical_counts : dict of str to CountEstimate
+        With optical surveys: ``optical_eclipsing`` (detached, below the period
+        cut, eclipsing geometry), ``optical_<survey>`` (detected by the survey)
+        and ``optical_<survey>_<det>`` (also detected by detector ``<det>`` or
+        the ``joint`` network); empty without them.
+    eclipsing : pandas.DataFrame
+        With optical surveys: the eclipsing systems within reach of a survey (see
+        :mod:`simfer.sims.dwd_optical` for the columns); each row stands for
+        ``system_weight`` systems. Empty without them.
     """
 
     catalogue: pd.DataFrame
@@ -166,24 +181,20 @@ class GalacticPopulation:
     system_weight: float
     timings: dict[str, float]
     settings: dict[str, Any]
+    optical_counts: dict[str, CountEstimate] = field(default_factory=dict)
+    eclipsing: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_qtable(self) -> QTable:
         """The catalogue as an astropy QTable with units."""
-        table = QTable()
-        for name in self.catalogue.columns:
-            column = self.catalogue[name]
-            if isinstance(column.dtype, pd.CategoricalDtype):
-                table[name] = column.astype(str).to_numpy()
-            else:
-                table[name] = column.to_numpy() * CATALOGUE_UNITS.get(
-                    name, u.dimensionless_unscaled
-                )
-        table.meta["system_weight"] = self.system_weight
-        return table
+        return _frame_to_qtable(self.catalogue, CATALOGUE_UNITS, self.system_weight)
+
+    def eclipsing_qtable(self) -> QTable:
+        """The eclipsing catalogue as an astropy QTable with units."""
+        return _frame_to_qtable(self.eclipsing, ECLIPSING_UNITS, self.system_weight)
 
     def summary(self) -> pd.DataFrame:
         """Every count with its bootstrap and Monte Carlo uncertainties."""
-        items = {**self.totals, **self.counts}
+        items = {**self.totals, **self.counts, **self.optical_counts}
         return pd.DataFrame(
             {
                 "count": [c.value for c in items.values()],
@@ -194,6 +205,18 @@ class GalacticPopulation:
             },
             index=list(items),
         )
+
+
+def _frame_to_qtable(frame: pd.DataFrame, units: dict, weight: float) -> QTable:
+    table = QTable()
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            table[name] = column.astype(str).to_numpy()
+        else:
+            table[name] = column.to_numpy() * units.get(name, u.dimensionless_unscaled)
+    table.meta["system_weight"] = weight
+    return table
 
 
 # --------------------------------------------------------------------- driver
@@ -274,15 +297,17 @@ class _GrowingColumns:
         return {name: self.columns.pop(name)[: self.size].copy() for name in names}
 
 
-def _catalogue_frame(columns: dict[str, np.ndarray], components, detectors):
+def _catalogue_columns(detectors: Sequence[str]) -> list[str]:
+    """Column names of an empty GW catalogue."""
+    snrs = [f"snr{kind}_{d}" for d in [*detectors, "joint"] for kind in ("_avg", "")]
+    return ["component", "sample_index", "kstar_1", "kstar_2", *CATALOGUE_UNITS,
+            "ecc", "cos_i", *snrs]  # fmt: skip
+
+
+def _catalogue_frame(columns: dict[str, np.ndarray], components, empty_names):
     """The catalogue DataFrame; codes become categoricals, no float copies."""
     if not columns:
-        snrs = [
-            f"snr{kind}_{d}" for d in [*detectors, "joint"] for kind in ("_avg", "")
-        ]
-        names = ["component", "sample_index", "kstar_1", "kstar_2", *CATALOGUE_UNITS,
-                 "ecc", "cos_i", *snrs]  # fmt: skip
-        columns = {name: np.zeros(0) for name in names}
+        columns = {name: np.zeros(0) for name in empty_names}
     frame = {}
     for name, column in columns.items():
         if name == "component":
@@ -308,6 +333,7 @@ def assemble_population(
     f_min_catalogue: u.Quantity | float = DEFAULT_F_MIN * u.Hz,
     catalogue_snr_min: float = 0.0,
     n_bootstrap: int = 200,
+    optical: OpticalSettings | None = None,
     map_function: Callable[..., Iterable] = map,
     progress: Callable[[Iterable, str, int], Iterator] | None = None,
 ) -> GalacticPopulation:
@@ -343,6 +369,9 @@ def assemble_population(
         Only keep catalogue rows with joint SNR at least this (counts unchanged).
     n_bootstrap : int
         Bootstrap replicates over the COSMIC sample.
+    optical : OpticalSettings, optional
+        Optical surveys of the eclipsing systems (see
+        :mod:`simfer.sims.dwd_optical`); ``None`` skips them.
     map_function : callable
         ``map_function(func, specs)`` returning an iterable of results (or of
         futures, as Dask's ``Client.map``), in the order of ``specs``: builtin
@@ -380,36 +409,61 @@ def assemble_population(
     func = partial(
         simulate_chunk, samples=chosen, galaxy=galaxy, star_formation=star_formation,
         detectors=detectors, f_min_catalogue=f_min, snr_threshold=snr_threshold,
-        catalogue_snr_min=catalogue_snr_min,
+        catalogue_snr_min=catalogue_snr_min, optical=optical,
     )  # fmt: skip
     components = [c.name for c in galaxy.components]
     detected_keys = [*(f"detected_{d.name}" for d in detectors), "detected_joint"]
+    optical_keys = (
+        []
+        if optical is None
+        else optical_count_keys(optical, [d.name for d in detectors])
+    )
     per_row = {
         c: {
             key: np.zeros(len(chosen[c].dwds), np.int64)
-            for key in ("formed", "alive", "merged", "in_band", *detected_keys)
+            for key in (
+                "formed",
+                "alive",
+                "merged",
+                "in_band",
+                *detected_keys,
+                *optical_keys,
+            )
         }
         for c in components
     }
     timings = dict.fromkeys(_CHUNK_STAGES, 0.0)
-    buffer = _GrowingColumns()
+    buffer, eclipsing = _GrowingColumns(), _GrowingColumns()
     start = time.perf_counter()
     wrap = progress or _identity_progress
     for item in wrap(map_function(func, plan.specs), "DWD chunks", len(plan.specs)):
         result = _resolved(item)
         for key, value in result.counts.items():
-            per_row[result.spec.component][key] += value
+            rows = per_row[result.spec.component]
+            rows[key] = rows[key] + value if key in rows else value.astype(np.int64)
         for key, value in result.timings.items():
             timings[key] += value
         code = components.index(result.spec.component)
         piece = {"component": np.full(len(result.catalogue["f_gw"]), code, np.int8)}
         buffer.append({**piece, **result.catalogue})
+        if result.eclipsing:
+            piece = {"component": np.full(len(result.eclipsing["f_gw"]), code, np.int8)}
+            eclipsing.append({**piece, **result.eclipsing})
         del result, item
     timings["chunks_wall"] = time.perf_counter() - start
 
     start = time.perf_counter()
     catalogue = _catalogue_frame(
-        buffer.finish(), components, [d.name for d in detectors]
+        buffer.finish(), components, _catalogue_columns([d.name for d in detectors])
+    )
+    eclipsing_frame = (
+        _catalogue_frame(
+            eclipsing.finish(),
+            components,
+            eclipsing_columns(optical, [d.name for d in detectors]),
+        )
+        if optical is not None
+        else pd.DataFrame()
     )
     timings["catalogue"] = time.perf_counter() - start
 
@@ -424,6 +478,10 @@ def assemble_population(
     population = GalacticPopulation(
         catalogue=catalogue,
         counts={k: v for k, v in estimates.items() if k.startswith("detected_")},
+        optical_counts={
+            k: v for k, v in estimates.items() if k.startswith("optical_")
+        },
+        eclipsing=eclipsing_frame,
         totals={k: estimates[k] for k in _TOTAL_KEYS},
         counts_by_component={
             c: {k: float(v.sum()) * weight for k, v in rows.items()}
@@ -440,6 +498,7 @@ def assemble_population(
             "seed_block_size": seed_block_size, "n_bootstrap": n_bootstrap,
             "galaxy": galaxy.name, "star_formation": star_formation.name,
             "detectors": [d.name for d in detectors],
+            "optical": None if optical is None else optical.describe(),
         },
     )  # fmt: skip
     logger.info(

@@ -7,8 +7,10 @@ import pytest
 from simfer.sims.eclipses import (
     eclipse_duration,
     eclipse_probability,
+    eclipsed_fraction,
     eclipses,
     in_eclipse,
+    overlap_area,
 )
 from simfer.sims.orbital_evolution import separation_from_period
 from simfer.sims.white_dwarfs import white_dwarf_radius
@@ -149,3 +151,102 @@ def test_bad_inputs_name_the_parameter():
         in_eclipse([np.nan], 100.0, 0.0, 1.0)
     with pytest.raises(u.UnitConversionError, match="radius_1"):
         eclipses(0.0, 1.0 * u.s, 1.0, 10.0)
+
+
+def test_overlap_area_limits_and_known_lens():
+    # apart or touching: nothing hidden
+    np.testing.assert_array_equal(overlap_area([3.0, 5.0], 2.0, 1.0), [0.0, 0.0])
+    # small disc inside the large one, either in front: pi r_small^2 exactly
+    inside = overlap_area([0.0, 0.5, 1.0], [2.0, 1.0, 0.5], [0.5, 2.0, 2.0])
+    np.testing.assert_allclose(inside, np.pi * np.array([0.25, 1.0, 0.25]), rtol=1e-15)
+    # equal discs of radius r at separation r: 2 r^2 (pi/3 - sqrt(3)/4) (geometry)
+    r = 3.0
+    lens = overlap_area(r, r, r)
+    assert lens == pytest.approx(2 * r**2 * (np.pi / 3 - np.sqrt(3) / 4), rel=1e-14)
+    # the lens is symmetric in the two radii: rounding only
+    assert overlap_area(1.3, 1.0, 0.6) == pytest.approx(overlap_area(1.3, 0.6, 1.0))
+
+
+def test_overlap_area_is_continuous_at_contacts_and_accepts_quantities():
+    eps = 1e-9
+    # external contact d = r1 + r2 -> 0; internal contact d = |r1 - r2| -> pi r2^2
+    assert overlap_area(1.5 - eps, 1.0, 0.5) == pytest.approx(0.0, abs=1e-12)
+    assert overlap_area(0.5 + eps, 1.0, 0.5) == pytest.approx(np.pi / 4, rel=1e-7)
+    in_km = overlap_area(1.2 * u.km, 1000.0 * u.m, 0.6 * u.km)
+    # one unit conversion: same area in m^2
+    assert in_km == pytest.approx(overlap_area(1200.0, 1000.0, 600.0), rel=1e-14)
+
+
+def test_overlap_area_matches_monte_carlo_sampling_of_the_back_disc():
+    rng = np.random.default_rng(11)
+    n = 400_000
+    r_front, r_back, d = 0.7, 1.0, 1.2
+    radius = r_back * np.sqrt(rng.random(n))
+    angle = 2 * np.pi * rng.random(n)
+    x, y = radius * np.cos(angle), radius * np.sin(angle)
+    covered = np.mean((x - d) ** 2 + y**2 < r_front**2)
+    expected = overlap_area(d, r_front, r_back) / (np.pi * r_back**2)
+    # binomial fraction of 4e5 uniform points of the back disc: 5 std errors
+    assert abs(covered - expected) < 5 * np.sqrt(expected * (1 - expected) / n)
+
+
+def test_eclipsed_fraction_at_conjunctions_of_an_edge_on_binary():
+    f1, f2, a = 3.0, 1.0, 50.0
+    # phase 0, star 1 in front and larger: star 2 wholly hidden -> F2 / (F1 + F2)
+    assert eclipsed_fraction(0.0, 0.0, 1.0, 0.5, a, f1, f2) == pytest.approx(0.25)
+    # phase 0, star 1 smaller (transit): (R1/R2)^2 F2 / (F1 + F2)
+    transit = eclipsed_fraction(0.0, 0.0, 0.5, 1.0, a, f1, f2)
+    assert transit == pytest.approx(0.25**2, rel=1e-14)
+    # phase 0.5: star 2 in front; larger star 2 hides all of star 1
+    assert eclipsed_fraction(0.5, 0.0, 0.5, 1.0, a, f1, f2) == pytest.approx(0.75)
+    # quadrature: discs 50 radii apart, nothing hidden
+    assert eclipsed_fraction(0.25, 0.0, 0.5, 1.0, a, f1, f2) == 0.0
+
+
+def test_eclipsed_fraction_vanishes_exactly_outside_the_eclipse_duration():
+    r1, r2, a = _dwd()
+    period, cos_i = 600.0, 0.6 * (r1 + r2) / a
+    duration = eclipse_duration(period, r1, r2, a, cos_i)
+    half = duration / (2 * period)
+    phases = np.array([0.0, 0.999 * half, 1.001 * half, 0.5 - 0.999 * half, 0.5])
+    lost = eclipsed_fraction(phases, cos_i, r1, r2, a, 2.0, 1.0)
+    # inside T/2 of a conjunction: light lost; just outside: none (Winn 2010 eq. 14)
+    assert np.all(lost[[0, 1, 3, 4]] > 0)
+    assert lost[2] == 0.0
+    # symmetric about conjunction and periodic: same geometry, rounding only
+    np.testing.assert_allclose(
+        eclipsed_fraction(
+            [-0.3 * half, 0.3 * half, 1 + 0.3 * half], cos_i, r1, r2, a, 2.0, 1.0
+        ),
+        eclipsed_fraction(0.3 * half, cos_i, r1, r2, a, 2.0, 1.0),
+        rtol=1e-9,
+    )
+
+
+def test_eclipsed_fraction_broadcasts_sources_against_epochs():
+    phases = np.linspace(-0.01, 0.01, 7)
+    lost = eclipsed_fraction(
+        phases[None, :],
+        [[0.0], [0.01]],
+        1.0,
+        1.0,
+        [[100.0], [100.0]],
+        1.0,
+        [[1.0], [0.0]],
+    )
+    assert lost.shape == (2, 7)
+    # second binary: star 2 dark, so the primary eclipse (star 2 hidden) loses nothing
+    assert np.all(lost[1] == 0.0)
+
+
+def test_eclipsed_fraction_bad_inputs_name_the_parameter():
+    with pytest.raises(ValueError, match="phase"):
+        eclipsed_fraction(np.nan, 0.0, 1.0, 1.0, 10.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="flux_2"):
+        eclipsed_fraction(0.0, 0.0, 1.0, 1.0, 10.0, 1.0, -1.0)
+    with pytest.raises(ValueError, match="flux_1 \\+ flux_2"):
+        eclipsed_fraction(0.0, 0.0, 1.0, 1.0, 10.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="separation_on_sky"):
+        overlap_area(-1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="r_back"):
+        overlap_area(1.0, 1.0, 0.0)

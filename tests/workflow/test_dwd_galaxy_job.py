@@ -46,13 +46,35 @@ def small_run(tmp_path_factory):
 def test_counts_sit_beside_the_reference_numbers(small_run):
     _, out = small_run
     counts = QTable.read(out / "tables/counts.parquet", format="parquet")
-    assert set(counts["detector"]) == {"LISA", "TianQin", "joint"}
+    gw = {"LISA", "TianQin", "joint"}
+    optical = {
+        f"{s}{g}" for s in ("gaia", "rubin") for g in ("", *(f"+{d}" for d in gw))
+    }
+    assert set(counts["detector"]) == gw | optical
+    gaia = counts[counts["detector"] == "gaia"][0]
+    assert gaia["jin2025"] == 67  # Jin et al. 2025, Model 1, Gaia eclipsing DWDs
     lisa = counts[counts["detector"] == "LISA"][0]
     assert lisa["jin2025"] == 1.7e4  # Jin et al. 2025, Model 1, LISA
     # 0.2 % of the Galaxy: the count is a few dozen simulated systems times 500,
     # so only order-of-magnitude agreement can be asked of it here
     assert 0.2 < lisa["ratio_to_jin2025"] < 5
     assert lisa["bootstrap_std"] > 0
+
+
+def test_eclipsing_catalogue_figures_and_summary(small_run):
+    _, out = small_run
+    eclipsing = QTable.read(out / "tables/eclipsing_model_1.parquet", format="parquet")
+    assert eclipsing["period"].unit == "h"
+    assert eclipsing["teff_1"].unit == "K"
+    assert len(eclipsing) > 0  # ~1e3 eclipsing within reach of Rubin per 0.2 %
+    assert (eclipsing["period"].value <= 30).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model_1_n_eclipsing"] > summary["model_1_n_detected_rubin"]
+    assert (
+        summary["model_1_n_detected_rubin"] >= summary["model_1_n_detected_rubin+joint"]
+    )
+    for name in ("eclipsing_gaia_model_1", "eclipsing_rubin_model_1"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
 
 
 def test_detected_sources_have_fisher_errors_and_units(small_run):

@@ -29,7 +29,12 @@ from astropy.table import QTable, join
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simfer.inference.fisher import fisher_galactic_binaries
-from simfer.plots import plot_characteristic_strain, plot_histograms, plot_sky_map
+from simfer.plots import (
+    plot_characteristic_strain,
+    plot_histograms,
+    plot_magnitude_period,
+    plot_sky_map,
+)
 from simfer.sims.binary_evolution import (
     BinaryPhysics,
     InitialConditions,
@@ -56,6 +61,7 @@ from simfer.workflow.jobs.detector_config import (
     DetectorSettings,
     build_detectors,
 )
+from simfer.workflow.jobs.optical_config import OpticalConfig, build_optical
 from simfer.workflow.jobs.star_formation_config import (
     CustomStarFormation,
     build_star_formation,
@@ -71,6 +77,12 @@ logger = logging.getLogger(__name__)
 JIN_2025_COUNTS = {
     "model_1": {"TianQin": 5e3, "LISA": 1.7e4, "joint": 1.8e4},
     "model_2": {"TianQin": 1e4, "LISA": 3.3e4, "joint": 3.5e4},
+}
+#: Detached eclipsing DWDs with orbital periods below 30 h that Gaia and the
+#: Rubin Observatory detect, Jin et al. 2025 (arXiv:2406.16474), abstract.
+JIN_2025_ECLIPSING = {
+    "model_1": {"gaia": 67.0, "rubin": 273.0},
+    "model_2": {"gaia": 186.0, "rubin": 554.0},
 }
 
 
@@ -225,6 +237,11 @@ class DWDGalaxyConfig(BaseModel):
         gt=0.0,
         description="Relative chirp-mass error counted as 'measured'.",
     )
+    optical: OpticalConfig = Field(
+        default_factory=OpticalConfig,
+        description="Eclipsing DWDs seen by Gaia and Rubin, and the joint "
+        "electromagnetic + gravitational-wave sample.",
+    )
 
 
 def _resolve_samples(
@@ -315,6 +332,7 @@ def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
         "n_bootstrap": config.n_bootstrap,
         "f_min_catalogue": str(config.f_min_catalogue),
         "catalogue_snr_min": config.catalogue_snr_min,
+        "optical": config.optical.model_dump(mode="json"),
         "seed": context.seed,
     }
 
@@ -360,12 +378,18 @@ def _run_model(entry, config, context, detectors, samples, shared_inputs):
             f_min_catalogue=config.f_min_catalogue,
             catalogue_snr_min=config.catalogue_snr_min,
             n_bootstrap=config.n_bootstrap,
+            optical=build_optical(config.optical),
             progress=context.progress,
         )
         catalogue = population.to_qtable()
         catalogue.meta["system_weight"] = population.system_weight
         rows = []
-        for name, estimate in {**population.counts, **population.totals}.items():
+        estimates = {
+            **population.counts,
+            **population.totals,
+            **population.optical_counts,
+        }
+        for name, estimate in estimates.items():
             rows.append(
                 {
                     "quantity": name,
@@ -376,10 +400,13 @@ def _run_model(entry, config, context, detectors, samples, shared_inputs):
                     "poisson_std": float(estimate.poisson_std),
                 }
             )
-        return {
+        tables = {
             f"catalogue_{model_name}": catalogue,
             f"counts_{model_name}": QTable(rows=rows),
         }
+        if config.optical.enabled:
+            tables[f"eclipsing_{model_name}"] = population.eclipsing_qtable()
+        return tables
 
     tables = context.record.step(
         f"population_{model_name}",
@@ -399,23 +426,19 @@ def _run_model(entry, config, context, detectors, samples, shared_inputs):
             row["bootstrap_std"]
         )
         reference = JIN_2025_COUNTS.get(model_name, {}).get(name)
-        count_rows.append(
-            {
-                "model": model_name,
-                "detector": name,
-                "n_detected": float(row["value"]),
-                "bootstrap_std": float(row["bootstrap_std"]),
-                "p16": float(row["p16"]),
-                "p84": float(row["p84"]),
-                "jin2025": np.nan if reference is None else reference,
-                "ratio_to_jin2025": np.nan
-                if reference is None
-                else float(row["value"]) / reference,
-            }
-        )
+        count_rows.append(_count_row(model_name, name, row, reference))
     for name in ("alive", "in_band", "merged", "formed"):
         if name in counts:
             summary[f"{model_name}_n_{name}"] = float(counts[name]["value"])
+    if config.optical.enabled:
+        optical_summary, optical_rows = _optical_counts(
+            model_name, counts, list(config.optical.surveys), [*detectors, "joint"]
+        )
+        summary.update(optical_summary)
+        count_rows += optical_rows
+        _optical_figures(
+            model_name, tables[f"eclipsing_{model_name}"], config, detectors, context
+        )
 
     detected_tables = {}
     for name, detector in detectors.items():
@@ -455,6 +478,87 @@ def _run_model(entry, config, context, detectors, samples, shared_inputs):
         context,
     )
     return summary, count_rows
+
+
+def _count_row(model_name, label, row, reference):
+    """One row of the counts table: a count, its errors and the reference."""
+    value = float(row["value"])
+    return {
+        "model": model_name,
+        "detector": label,
+        "n_detected": value,
+        "bootstrap_std": float(row["bootstrap_std"]),
+        "p16": float(row["p16"]),
+        "p84": float(row["p84"]),
+        "jin2025": np.nan if reference is None else reference,
+        "ratio_to_jin2025": np.nan if reference is None else value / reference,
+    }
+
+
+def _optical_counts(model_name, counts, surveys, gw_names):
+    """Summary entries and count rows of the optical stage, beside Jin et al."""
+    summary: dict[str, Any] = {}
+    rows = []
+    eclipsing = counts["optical_eclipsing"]
+    summary[f"{model_name}_n_eclipsing"] = float(eclipsing["value"])
+    for survey in surveys:
+        labels = [(survey, f"optical_{survey}")]
+        labels += [(f"{survey}+{g}", f"optical_{survey}_{g}") for g in gw_names]
+        for label, key in labels:
+            row = counts[key]
+            summary[f"{model_name}_n_detected_{label}"] = float(row["value"])
+            summary[f"{model_name}_n_detected_{label}_bootstrap_std"] = float(
+                row["bootstrap_std"]
+            )
+            reference = JIN_2025_ECLIPSING.get(model_name, {}).get(label)
+            rows.append(_count_row(model_name, label, row, reference))
+    return summary, rows
+
+
+def _optical_figures(model_name, eclipsing, config, detectors, context):
+    """Magnitude against period; the joint sample on the strain plane."""
+    if len(eclipsing) == 0:
+        return
+    period = eclipsing["period"].to_value(u.hour)
+    surveys = list(config.optical.surveys)
+    for survey in surveys:
+        band = "G" if survey == "gaia" else "r"
+        limit = build_optical(config.optical).surveys[surveys.index(survey)]
+        context.record.write_figure(
+            f"eclipsing_{survey}_{model_name}",
+            plot_magnitude_period(
+                period,
+                np.asarray(eclipsing[f"mag_{band}"]),
+                groups={
+                    f"detected by {survey}": np.asarray(eclipsing[f"detected_{survey}"])
+                },
+                limits={f"{survey} limit": limit.detection_limit},
+                magnitude_label=f"apparent {band} [mag]",
+                title=f"Eclipsing DWDs (P < {config.optical.period_max}), {model_name}",
+            ),
+        )
+    em_detected = np.zeros(len(eclipsing), dtype=bool)
+    for survey in surveys:
+        em_detected |= np.asarray(eclipsing[f"detected_{survey}"], dtype=bool)
+    joint = em_detected & (np.asarray(eclipsing["snr_joint"]) > config.snr_threshold)
+    reference = next(iter(detectors.values()))
+    frequency = eclipsing["f_gw"].to_value(u.Hz)[em_detected]
+    snr = np.asarray(eclipsing[f"snr_{reference.name}"])[em_detected]
+    strain = snr * np.sqrt(frequency * np.asarray(reference.psd(frequency)))
+    # Systems below the GW catalogue cut carry SNR 0: no strain point to draw.
+    drawn = strain > 0
+    context.record.write_figure(
+        f"eclipsing_strain_{model_name}",
+        plot_characteristic_strain(
+            list(detectors.values()),
+            frequency=frequency[drawn],
+            characteristic_strain=strain[drawn],
+            highlight=joint[em_detected][drawn],
+            title=f"{model_name}: eclipsing DWDs detected by a survey; red also "
+            f"SNR > {config.snr_threshold:g} (network)\nheight above the "
+            f"{reference.name} curve = per-source {reference.name} SNR",
+        ),
+    )
 
 
 def _with_fisher(detected, detector, name, model_name, context, shared_inputs):
@@ -592,5 +696,10 @@ JOB = JobKind(
         "<model>_median_sigma_D_over_D_<det>": "median fractional distance error "
         "(GR fdot assumed; NaN where fdot is not measured)",
         "ratio_model_2_over_model_1_<det>": "Model 2 / Model 1 detections",
+        "<model>_n_eclipsing": "detached DWDs below optical.period_max whose "
+        "inclination shows eclipses",
+        "<model>_n_detected_<survey>": "eclipsing DWDs a survey (gaia, rubin) detects",
+        "<model>_n_detected_<survey>+<det>": "detected by the survey and with "
+        "per-source SNR > threshold in <det> (or the joint network)",
     },
 )
