@@ -18,7 +18,7 @@ which for each block of systems
    survey band (:mod:`simfer.sims.photometry`), distance modulus and extinction
    from the analytic dust model (:mod:`simfer.sims.extinction`);
 4. samples each survey's epochs and counts the significant in-eclipse points
-   (:mod:`simfer.sims.surveys`).
+   (:mod:`simfer.sims.surveys`, :mod:`simfer.sims.eclipse_detection`).
 
 It returns per-sample-row counts (``optical_eclipsing``, ``optical_<survey>``,
 ``optical_<survey>_<detector>``) for the bootstrap, and the catalogue of the
@@ -56,10 +56,11 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import Galactic, SkyCoord
 
+from simfer.sims.eclipse_detection import detect_eclipses
 from simfer.sims.eclipses import eclipses
 from simfer.sims.extinction import DEFAULT_DUST, band_extinction_ratio, extinction_v
 from simfer.sims.photometry import absolute_magnitude, combined_magnitude
-from simfer.sims.surveys import GAIA, RUBIN, Survey, detect_eclipses
+from simfer.sims.surveys import GAIA, RUBIN, Survey
 from simfer.sims.white_dwarfs import (
     effective_temperature,
     white_dwarf_luminosity,
