@@ -20,7 +20,14 @@ orbital_evolution
 dwd_population
     The Galactic double white dwarf population today.
 white_dwarfs, eclipses
-    White-dwarf radii and the geometry of eclipses in circular binaries.
+    White-dwarf radii and cooling, and the geometry and light loss of eclipses in
+    circular binaries.
+photometry, extinction
+    Blackbody magnitudes in Gaia G and LSST ugrizy; an analytic 3-D dust disc.
+surveys, eclipse_detection
+    Gaia and Rubin cadences, depths and errors; which eclipsing binaries they find.
+dwd_optical
+    The eclipsing DWDs of the Galactic population that Gaia and Rubin detect.
 """
 
 from simfer.sims.catalogues import load_verification_binaries

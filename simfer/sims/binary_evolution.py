@@ -16,8 +16,10 @@ Columns of ``DWDSample.dwds`` (units in ``COLUMN_UNITS``): ``bin_num``;
 ``mass_1``, ``mass_2`` (Msun); ``kstar_1``, ``kstar_2`` (BSE type 10/11/12)
 and ``type_1``, ``type_2`` ("He", "CO", "ONe"); ``sep`` (Rsun), ``porb``
 (day), ``ecc``, all at DWD formation; ``t_dwd`` (Myr from ZAMS to DWD
-formation); ``mass_zams_1``, ``mass_zams_2`` (Msun), ``porb_zams`` (day),
-``ecc_zams`` at ZAMS. Star 1 is the initially more massive star.
+formation); ``t_wd_1``, ``t_wd_2`` (Myr from ZAMS to each star's white-dwarf
+formation, the later of them being ``t_dwd``); ``mass_zams_1``,
+``mass_zams_2`` (Msun), ``porb_zams`` (day), ``ecc_zams`` at ZAMS. Star 1 is the
+initially more massive star.
 
 References
 ----------
@@ -81,10 +83,12 @@ __all__ = [
 COLUMN_UNITS = {
     "bin_num": "", "mass_1": "Msun", "mass_2": "Msun", "kstar_1": "", "kstar_2": "",
     "type_1": "", "type_2": "", "sep": "Rsun", "porb": "day", "ecc": "",
-    "t_dwd": "Myr", "mass_zams_1": "Msun", "mass_zams_2": "Msun",
-    "porb_zams": "day", "ecc_zams": "",
+    "t_dwd": "Myr", "t_wd_1": "Myr", "t_wd_2": "Myr", "mass_zams_1": "Msun",
+    "mass_zams_2": "Msun", "porb_zams": "day", "ecc_zams": "",
 }  # fmt: skip
-FORMAT_VERSION = 1
+# Part of settings_hash: samples of an older format are not reused.
+# 2: adds t_wd_1, t_wd_2.
+FORMAT_VERSION = 2
 
 # COSMIC's documented defaults for every BSE flag (cosmic/data/cosmic-settings.json,
 # COSMIC 4.3.3). alpha1, lambdaf and qcflag are set from BinaryPhysics instead.
@@ -492,6 +496,8 @@ def _dwd_table(
             "porb": rows["porb"].to_numpy(dtype=float),
             "ecc": rows["ecc"].to_numpy(dtype=float),
             "t_dwd": rows["tphys"].to_numpy(dtype=float),
+            "t_wd_1": rows["t_wd_1"].to_numpy(dtype=float),
+            "t_wd_2": rows["t_wd_2"].to_numpy(dtype=float),
             "mass_zams_1": zams["mass_1"].to_numpy(dtype=float),
             "mass_zams_2": zams["mass_2"].to_numpy(dtype=float),
             "porb_zams": zams["porb"].to_numpy(dtype=float),

@@ -54,10 +54,19 @@ class _SerialPool:
 
 
 def first_dwd_rows(bpp: pd.DataFrame) -> pd.DataFrame:
-    """The first bpp row of each binary in which both stars are white dwarfs."""
+    """The first bpp row of each binary in which both stars are white dwarfs.
+
+    Adds ``t_wd_1`` and ``t_wd_2``: the first ``tphys`` (Myr) at which each star
+    is a white dwarf, so that each one's cooling age is known (the row's own
+    ``tphys`` is when the second of them formed).
+    """
     wd = list(WD_TYPES)
     both = bpp["kstar_1"].isin(wd) & bpp["kstar_2"].isin(wd)
-    return bpp.loc[both].groupby("bin_num", sort=True).head(1).reset_index(drop=True)
+    rows = bpp.loc[both].groupby("bin_num", sort=True).head(1).reset_index(drop=True)
+    for star in ("1", "2"):
+        born = bpp.loc[bpp[f"kstar_{star}"].isin(wd)].groupby("bin_num")["tphys"].min()
+        rows[f"t_wd_{star}"] = rows["bin_num"].map(born).to_numpy(dtype=float)
+    return rows
 
 
 def _evolve_chunk(initial: pd.DataFrame, bse_dict: dict[str, Any]) -> dict[str, Any]:

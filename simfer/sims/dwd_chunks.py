@@ -214,6 +214,8 @@ class _Rows:
     a0: np.ndarray
     e0: np.ndarray
     t_dwd: np.ndarray
+    t_wd_1: np.ndarray
+    t_wd_2: np.ndarray
     kstar_1: np.ndarray
     kstar_2: np.ndarray
     a_contact: np.ndarray
@@ -251,6 +253,7 @@ def _prepare_rows(sample: DWDSample, history: Any, f_min: float) -> _Rows:
     t_quiet = np.where(e0 > 0, 0.0, np.clip(t_quiet * (1.0 - 1e-9), 0.0, None))
     return _Rows(
         m1, m2, a0, e0, t_dwd,
+        d["t_wd_1"].to_numpy(float) * MYR, d["t_wd_2"].to_numpy(float) * MYR,
         d["kstar_1"].map(_TYPE_CODES).to_numpy(np.int8),
         d["kstar_2"].map(_TYPE_CODES).to_numpy(np.int8),
         a_contact, (t_max > 0) & reach, np.clip(p_alive, 0.0, 1.0), t_quiet,
@@ -506,8 +509,10 @@ def _draw_block(n, rng, rows, history, f_min, f_draw, timings):
         "sep": a[band] / RSUN,
         "ecc": e[band],
         "age": age[band] / GYR,
-        "cooling_age": t_decay[band] / GYR,
     }
+    # Time since each white dwarf formed (its cooling age), Gyr.
+    for star, t_wd in (("1", rows.t_wd_1), ("2", rows.t_wd_2)):
+        system[f"cooling_age_{star}"] = (age[band] - t_wd[idx[band]]) / GYR
     return counts, system
 
 

@@ -14,7 +14,8 @@ which for each block of systems
    one) and gets their declination;
 3. gives each white dwarf a luminosity from the cooling law used by COSMIC
    (:func:`simfer.sims.white_dwarfs.white_dwarf_luminosity`, cooling age = time
-   since the DWD formed), an effective temperature, blackbody magnitudes in each
+   since that white dwarf formed, from COSMIC's evolution), an effective
+   temperature, blackbody magnitudes in each
    survey band (:mod:`simfer.sims.photometry`), distance modulus and extinction
    from the analytic dust model (:mod:`simfer.sims.extinction`);
 4. samples each survey's epochs and counts the significant in-eclipse points
@@ -27,9 +28,9 @@ survey's detection limit.
 
 Assumptions the counts depend on (each a setting, or stated here):
 
-- Both white dwarfs have cooled since the DWD formed (the sample stores only the
-  time the second one formed), so the older, first-formed white dwarf is taken
-  too bright; the second-formed is usually the brighter and dominates.
+- Luminosities follow COSMIC's modified-Mestel cooling law, not detailed
+  cooling tracks: helium white dwarfs with thick hydrogen envelopes (residual
+  burning) stay brighter for longer than it says.
 - Radii are the zero-temperature ones: young, hot helium white dwarfs are larger,
   so eclipses are somewhat more likely and deeper than computed here.
 - Blackbody spectra, circular orbits, uniform discs, no reflection or ellipsoidal
@@ -86,8 +87,8 @@ HOUR = u.hour.to(u.s)
 ECLIPSING_UNITS = {
     "mass_1": u.Msun, "mass_2": u.Msun, "f_gw": u.Hz, "period": u.hour,
     "sep": u.Rsun, "distance": u.kpc, "l": u.rad, "b": u.rad, "dec": u.rad,
-    "cooling_age": u.Gyr, "radius_1": u.Rsun, "radius_2": u.Rsun,
-    "teff_1": u.K, "teff_2": u.K, "extinction_v": u.mag,
+    "cooling_age_1": u.Gyr, "cooling_age_2": u.Gyr, "radius_1": u.Rsun,
+    "radius_2": u.Rsun, "teff_1": u.K, "teff_2": u.K, "extinction_v": u.mag,
 }  # fmt: skip
 
 
@@ -196,7 +197,8 @@ def observe_eclipsing_systems(
     drawn : dict of str to numpy.ndarray
         The block's detached systems above the optical frequency cut, as drawn by
         the chunk (masses in Msun, ``sep`` in Rsun, ``f_gw`` in Hz,
-        ``cooling_age`` in Gyr, ``kstar_*`` type codes, ``sample_index``).
+        ``cooling_age_1``, ``cooling_age_2`` in Gyr, ``kstar_*`` type codes,
+        ``sample_index``).
     in_band : numpy.ndarray of bool
         Which of ``drawn`` are above the gravitational-wave cut, in order.
     placed : dict of str to numpy.ndarray
@@ -261,13 +263,14 @@ def observe_eclipsing_systems(
         b_rad[~gw] = sky.b.to_value(u.rad)
     dec = _declination(l_rad, b_rad)
 
-    cooling_age = drawn["cooling_age"][candidate] * GYR
+    cooling_1 = drawn["cooling_age_1"][candidate] * GYR
+    cooling_2 = drawn["cooling_age_2"][candidate] * GYR
     kstar_1, kstar_2 = drawn["kstar_1"][candidate], drawn["kstar_2"][candidate]
     teff_1 = effective_temperature(
-        white_dwarf_luminosity(mass_1, cooling_age, kstar_1, metallicity), radius_1
+        white_dwarf_luminosity(mass_1, cooling_1, kstar_1, metallicity), radius_1
     )
     teff_2 = effective_temperature(
-        white_dwarf_luminosity(mass_2, cooling_age, kstar_2, metallicity), radius_2
+        white_dwarf_luminosity(mass_2, cooling_2, kstar_2, metallicity), radius_2
     )
     a_v = extinction_v(distance, l_rad, b_rad, settings.dust_model)
     distance_modulus = 5.0 * np.log10(np.maximum(distance, 1e-12) * 100.0)
@@ -333,7 +336,8 @@ def observe_eclipsing_systems(
             "l": l_rad,
             "b": b_rad,
             "dec": dec,
-            "cooling_age": cooling_age / GYR,
+            "cooling_age_1": cooling_1 / GYR,
+            "cooling_age_2": cooling_2 / GYR,
             "radius_1": radius_1 / RSUN,
             "radius_2": radius_2 / RSUN,
             "teff_1": teff_1,

@@ -99,7 +99,7 @@ CATALOGUE_UNITS = {
     "mass_1": u.Msun, "mass_2": u.Msun, "chirp_mass": u.Msun, "f_gw": u.Hz,
     "fdot": u.Hz / u.s, "sep": u.Rsun, "age": u.Gyr, "distance": u.kpc,
     "l": u.rad, "b": u.rad, "lon_ecl": u.rad, "lat_ecl": u.rad, "psi": u.rad,
-    "phase": u.rad, "cooling_age": u.Gyr,
+    "phase": u.rad, "cooling_age_1": u.Gyr, "cooling_age_2": u.Gyr,
 }  # fmt: skip
 
 

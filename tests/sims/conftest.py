@@ -46,6 +46,9 @@ def _sample(dwds: dict, n_per_galaxy: float, metallicity=0.02) -> DWDSample:
                             / (G * (frame["mass_1"] + frame["mass_2"]) * MSUN))
         / 86400.0
     )  # fmt: skip
+    for key in ("t_wd_1", "t_wd_2"):
+        if key not in frame:
+            frame[key] = frame["t_dwd"]
     for key in ("mass_zams_1", "mass_zams_2", "porb_zams", "ecc_zams"):
         frame[key] = 1.0
     settings = PopulationSynthesisSettings(

@@ -239,6 +239,11 @@ def test_dwd_invariants(small_sample):
     assert (dwds["mass_1"] + dwds["mass_2"] < zams_total).all()
     assert (dwds["t_dwd"] > 0).all()
     assert (dwds["t_dwd"] <= 13700.0).all()
+    # each white dwarf forms no later than the pair; the later one makes it a DWD
+    assert (dwds[["t_wd_1", "t_wd_2"]].max(axis=1) == dwds["t_dwd"]).all()
+    assert (dwds[["t_wd_1", "t_wd_2"]] > 0).all().all()
+    # the initially more massive star usually becomes a white dwarf first
+    assert (dwds["t_wd_1"] <= dwds["t_wd_2"]).mean() > 0.5
     assert (dwds["sep"] > 0).all()
     assert ((dwds["ecc"] >= 0) & (dwds["ecc"] < 1)).all()
     assert (dwds["mass_zams_1"] >= dwds["mass_zams_2"]).all()

@@ -35,7 +35,8 @@ def _block(n, *, m1=0.3, m2=0.6, period_h=2.0, cooling_gyr=0.05, in_band=True):
         "mass_2": np.full(n, m2),
         "f_gw": np.full(n, 2.0 / (period_h * 3600.0)),
         "sep": np.full(n, a / RSUN),
-        "cooling_age": np.full(n, cooling_gyr),
+        "cooling_age_1": np.full(n, cooling_gyr),
+        "cooling_age_2": np.full(n, cooling_gyr),
     }
     flags = np.full(n, in_band)
     return drawn, flags, a

@@ -180,3 +180,20 @@ def test_chunks_run_on_a_dask_cluster_of_processes(assemble, mixed_dwd_sample):
         on_dask = assemble(mixed_dwd_sample, chunk_size=BLOCK, map_function=client.map)
     pd.testing.assert_frame_equal(on_dask.catalogue, ref.catalogue)  # exact
     assert on_dask.counts["detected_LISA"].value == ref.counts["detected_LISA"].value
+
+
+def test_each_white_dwarf_cools_from_its_own_formation(
+    assemble, dwd_separation, make_dwd_sample
+):
+    m1, m2 = 0.6, 0.3  # Msun
+    sample = make_dwd_sample(
+        {"mass_1": [m1], "mass_2": [m2], "sep": [dwd_separation(2e-4, m1, m2)],
+         "ecc": [0.0], "t_dwd": [900.0], "t_wd_1": [150.0], "t_wd_2": [900.0]},
+        n_per_galaxy=2e5,
+    )  # fmt: skip
+    cat = assemble(sample, galaxy_fraction=0.1).catalogue
+    assert len(cat) > 50  # ~ hundreds in band: enough to test
+    age = cat["age"].to_numpy()  # Gyr since birth
+    # cooling ages count from each star's white-dwarf formation (COSMIC times)
+    np.testing.assert_allclose(cat["cooling_age_1"], age - 0.150, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(cat["cooling_age_2"], age - 0.900, rtol=0, atol=1e-12)

@@ -120,6 +120,25 @@ def test_summary_and_resume(small_run):
             "config.population_synthesis.initial_conditions.imf=flat",
             "config.population_synthesis.initial_conditions",
         ),
+        ("config.optical.period_max=30", "config.optical.period_max"),
+        ("config.optical.surveys.hst={}", "config.optical.surveys.hst"),
+        (
+            "config.optical.surveys.rubin.limiting_magnitude={V: 20}",
+            "surveys.rubin: limiting_magnitude: unknown bands ['V']",
+        ),
+        (
+            "config.optical.surveys.rubin.band_visits={u: 57}",
+            "surveys.rubin: band_visits: the total (825) must be a multiple of the 2",
+        ),
+        (
+            "config.optical.surveys.gaia.declination_range=['10 deg', '-10 deg']",
+            "surveys.gaia: declination_range",
+        ),
+        (
+            "config.optical.surveys.gaia.min_eclipse_points=0",
+            "config.optical.surveys.gaia.min_eclipse_points",
+        ),
+        ("config.optical.dust.scale_height='1 s'", "config.optical.dust.scale_height"),
     ],
 )
 def test_bad_settings_are_rejected_before_any_evolution(tmp_path, override, key_path):
