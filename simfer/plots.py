@@ -33,6 +33,7 @@ def plot_characteristic_strain(
     labels: Sequence[str] | None = None,
     f_range: tuple[float, float] = (1e-5, 1.0),
     title: str = "",
+    legend: tuple[str, str] = ("detected", "not detected"),
 ) -> Figure:
     """Sensitivity curves h_n = sqrt(f S_n(f)) with sources drawn over them.
 
@@ -54,6 +55,8 @@ def plot_characteristic_strain(
         Frequency range of the curves [Hz].
     title : str
         Figure title.
+    legend : tuple of str
+        Legend labels of the highlighted and the other sources.
 
     Returns
     -------
@@ -83,7 +86,7 @@ def plot_characteristic_strain(
             color="0.6",
             alpha=0.5,
             rasterized=True,
-            label="not detected" if (~highlight).any() else None,
+            label=legend[1] if (~highlight).any() else None,
         )
         axes.scatter(
             frequency[highlight],
@@ -91,7 +94,7 @@ def plot_characteristic_strain(
             s=12 if labels is not None else 3,
             color="crimson",
             rasterized=True,
-            label="detected" if highlight.any() and (~highlight).any() else "sources",
+            label=legend[0] if highlight.any() and (~highlight).any() else "sources",
         )
         if labels is not None:
             # neighbours in frequency get labels on alternating sides and heights,

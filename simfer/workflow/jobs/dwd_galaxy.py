@@ -554,6 +554,7 @@ def _optical_figures(model_name, eclipsing, config, detectors, context):
             frequency=frequency[drawn],
             characteristic_strain=strain[drawn],
             highlight=joint[em_detected][drawn],
+            legend=(f"network SNR > {config.snr_threshold:g}", "below"),
             title=f"{model_name}: eclipsing DWDs detected by a survey; red also "
             f"SNR > {config.snr_threshold:g} (network)\nheight above the "
             f"{reference.name} curve = per-source {reference.name} SNR",
