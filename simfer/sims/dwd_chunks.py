@@ -27,6 +27,11 @@ Per Galactic component (thin disc, thick disc, bulge):
    get a position from the component's density, sky coordinates, an isotropic
    orientation (``cos_i`` uniform in [-1, 1], polarisation ``psi`` uniform in
    [0, pi), phase uniform in [0, 2 pi)) and SNRs in each detector.
+5. **Optical.** Optionally, the systems with orbital periods below 48 h go to
+   the eclipsing-binary stage (:mod:`simfer.sims.dwd_optical`), on streams of
+   their own. Systems are drawn down to that period (``2 / 48 h`` in frequency)
+   whether or not the stage runs, so the gravitational-wave realisation never
+   depends on it.
 
 The gravitational-wave frequency is ``f_gw = 2 f_orb`` (the n = 2 harmonic), also
 for the few eccentric systems (most close DWDs are circularised by common-envelope
@@ -83,7 +88,11 @@ from simfer import SimferWarning
 from simfer.inference.snr import gr_fdot, snr_averaged, snr_network, snr_per_source
 from simfer.sims.cosmic_workers import WD_TYPES
 from simfer.sims.detectors import Detector, get_detector
-from simfer.sims.dwd_optical import OpticalSettings, observe_eclipsing_systems
+from simfer.sims.dwd_optical import (
+    DRAW_F_MIN,
+    OpticalSettings,
+    observe_eclipsing_systems,
+)
 from simfer.sims.dwd_samples import DWDSample
 from simfer.sims.galaxy import MCMILLAN_2017, MilkyWayModel
 from simfer.sims.orbital_evolution import evolve_orbit, peters_beta
@@ -609,8 +618,9 @@ def simulate_chunk(
         Also find the eclipsing systems below ``optical.period_max`` and what the
         optical surveys detect (:mod:`simfer.sims.dwd_optical`); their catalogue
         and counts go to ``ChunkResult.eclipsing`` and ``counts["optical_*"]``.
-        Turning it on draws the systems down to the optical frequency cut, so
-        the realisation differs from a run without it.
+        Systems are always drawn down to 48 h orbital periods, so turning it on
+        or changing its settings leaves the gravitational-wave realisation as
+        it is.
 
     Returns
     -------
@@ -621,7 +631,9 @@ def simulate_chunk(
     history = star_formation.history(spec.component)
     start = time.perf_counter()
     f_min = float(f_min_catalogue)
-    f_draw = f_min if optical is None else min(f_min, optical.f_min)
+    # Drawn down to the optical stage's longest period whether or not it runs:
+    # the realisation then does not depend on the optical settings.
+    f_draw = min(f_min, DRAW_F_MIN)
     rows = _cached_rows(sample, history, f_draw)
     timings = dict.fromkeys(_CHUNK_STAGES, 0.0)
     timings["prepare"] = time.perf_counter() - start
@@ -633,7 +645,7 @@ def simulate_chunk(
         rng = np.random.default_rng(_seed_sequence(spec.entropy, *key))
         block_counts, drawn = _draw_block(n, rng, rows, history, f_min, f_draw, timings)
         in_band = drawn["f_gw"] >= f_min
-        system = drawn if optical is None else {k: v[in_band] for k, v in drawn.items()}
+        system = {k: v[in_band] for k, v in drawn.items()}
         detected = _place_and_detect(
             system, rng, spec.component, galaxy, detectors, snr_threshold, timings
         )
@@ -643,13 +655,13 @@ def simulate_chunk(
             )
         if optical is not None:
             start = time.perf_counter()
-            # A stream of its own, so the gravitational-wave draws above do not
+            # Streams of their own, so the gravitational-wave draws above do not
             # depend on the optical settings.
-            optical_rng = np.random.default_rng(
-                _seed_sequence(spec.entropy, 3, _component_key(spec.component), block)
+            optical_seed = _seed_sequence(
+                spec.entropy, 3, _component_key(spec.component), block
             )
             optical_counts, optical_columns = observe_eclipsing_systems(
-                drawn, in_band, system, optical_rng, optical,
+                drawn, in_band, system, optical_seed, optical,
                 galaxy=galaxy, component=spec.component,
                 metallicity=_metallicity(sample), n_rows=rows.m1.size,
                 detector_names=[d.name for d in detectors],

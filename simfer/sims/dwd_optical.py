@@ -49,6 +49,7 @@ Korol V. et al., 2017, MNRAS, 470, 1894 (the same construction for Gaia and LSST
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,10 +60,20 @@ from astropy.coordinates import Galactic, SkyCoord
 
 from simfer.sims.eclipse_detection import detect_eclipses
 from simfer.sims.eclipses import eclipses
-from simfer.sims.extinction import DEFAULT_DUST, band_extinction_ratio, extinction_v
-from simfer.sims.photometry import absolute_magnitude, combined_magnitude
+from simfer.sims.extinction import (
+    DEFAULT_DUST,
+    DustDisc,
+    band_extinction_ratio,
+    extinction_v,
+)
+from simfer.sims.photometry import (
+    TEMPERATURE_RANGE,
+    absolute_magnitude,
+    combined_magnitude,
+)
 from simfer.sims.surveys import GAIA, RUBIN, Survey
 from simfer.sims.white_dwarfs import (
+    CHANDRASEKHAR_MASS,
     effective_temperature,
     white_dwarf_luminosity,
     white_dwarf_radius,
@@ -71,7 +82,10 @@ from simfer.sims.white_dwarfs import (
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DRAW_F_MIN",
     "ECLIPSING_UNITS",
+    "MAGNITUDE_SYSTEMS",
+    "MAX_PERIOD_MAX",
     "OpticalSettings",
     "eclipsing_columns",
     "observe_eclipsing_systems",
@@ -83,13 +97,26 @@ RSUN = u.Rsun.to(u.m)
 GYR = u.Gyr.to(u.s)
 HOUR = u.hour.to(u.s)
 
+#: Longest ``period_max`` allowed, s (48 h). The population is always drawn down
+#: to this period, so that the gravitational-wave realisation and the optical
+#: draws do not depend on ``period_max`` or on whether the optical stage runs.
+MAX_PERIOD_MAX = 48.0 * HOUR
+#: Gravitational-wave frequency of :data:`MAX_PERIOD_MAX`, Hz.
+DRAW_F_MIN = 2.0 / MAX_PERIOD_MAX
+
 #: Units of the eclipsing catalogue's columns (others are dimensionless).
 ECLIPSING_UNITS = {
     "mass_1": u.Msun, "mass_2": u.Msun, "f_gw": u.Hz, "period": u.hour,
     "sep": u.Rsun, "distance": u.kpc, "l": u.rad, "b": u.rad, "dec": u.rad,
     "cooling_age_1": u.Gyr, "cooling_age_2": u.Gyr, "radius_1": u.Rsun,
     "radius_2": u.Rsun, "teff_1": u.K, "teff_2": u.K, "extinction_v": u.mag,
+    **{f"mag_{band}": u.mag for band in ("G", "u", "g", "r", "i", "z", "y", "V")},
 }  # fmt: skip
+_HEAVIEST = CHANDRASEKHAR_MASS * (1.0 - 1e-6)  # kg
+
+#: Magnitude system of each band's apparent magnitudes (``mag_<band>``).
+MAGNITUDE_SYSTEMS = {"G": "Vega (Gaia DR3)", "V": "Vega", "u": "AB", "g": "AB",
+                     "r": "AB", "i": "AB", "z": "AB", "y": "AB"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -111,18 +138,33 @@ class OpticalSettings:
 
     surveys: tuple[Survey, ...] = (GAIA, RUBIN)
     period_max: float = 30.0 * HOUR
-    dust_model: Any = DEFAULT_DUST
+    dust_model: DustDisc = DEFAULT_DUST
     catalogue_margin: float = 1.0
     bands: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.period_max, u.Quantity):
+            object.__setattr__(self, "period_max", float(self.period_max.to_value(u.s)))
+        if not isinstance(self.dust_model, DustDisc):
+            raise TypeError(
+                "dust_model: expected a simfer.sims.extinction.DustDisc, got "
+                f"{type(self.dust_model).__name__}"
+            )
+        if not all(isinstance(s, Survey) for s in self.surveys):
+            raise TypeError("surveys: expected simfer.sims.surveys.Survey objects")
         if not self.surveys:
             raise ValueError("surveys: expected at least one survey")
         names = [s.name for s in self.surveys]
         if len(set(names)) != len(names):
             raise ValueError(f"surveys: expected distinct names, got {names}")
-        if not np.isfinite(self.period_max) or self.period_max <= 0:
-            raise ValueError(f"period_max: expected > 0 s, got {self.period_max}")
+        if (
+            not np.isfinite(self.period_max)
+            or not 0 < self.period_max <= MAX_PERIOD_MAX
+        ):
+            raise ValueError(
+                f"period_max: expected > 0 and at most {MAX_PERIOD_MAX / HOUR:g} h "
+                f"(= {MAX_PERIOD_MAX:g} s), got {self.period_max} s"
+            )
         if not np.isfinite(self.catalogue_margin) or self.catalogue_margin < 0:
             raise ValueError(
                 f"catalogue_margin: expected >= 0 mag, got {self.catalogue_margin}"
@@ -161,12 +203,26 @@ def eclipsing_columns(
     settings: OpticalSettings, detector_names: Sequence[str]
 ) -> list[str]:
     """Column names of the eclipsing catalogue (also when it is empty)."""
-    names = ["component", "sample_index", "kstar_1", "kstar_2", *ECLIPSING_UNITS]
+    physical = [n for n in ECLIPSING_UNITS if not n.startswith("mag_")]
+    names = ["component", "sample_index", "kstar_1", "kstar_2", *physical]
     names += ["cos_i", *(f"mag_{band}" for band in settings.bands)]
     for survey in settings.surveys:
         names += [f"n_points_{survey.name}", f"detected_{survey.name}"]
     names += [f"snr_{d}" for d in [*detector_names, "joint"]]
     return names
+
+
+def _stream(seed: np.random.SeedSequence, name: str) -> np.random.Generator:
+    """An independent generator for one kind of draw, keyed by ``name``."""
+    key = (*seed.spawn_key, zlib.crc32(name.encode()))
+    return np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=key))
+
+
+def _magnitude(temperature, radius, visible, band):
+    """Absolute magnitude, +inf for the stars flagged not ``visible``."""
+    out = np.full(temperature.shape, np.inf)
+    out[visible] = absolute_magnitude(temperature[visible], radius[visible], band)
+    return out
 
 
 def _declination(l_rad: np.ndarray, b_rad: np.ndarray) -> np.ndarray:
@@ -180,7 +236,7 @@ def observe_eclipsing_systems(
     drawn: dict[str, np.ndarray],
     in_band: np.ndarray,
     placed: dict[str, np.ndarray],
-    rng: np.random.Generator,
+    seed: np.random.SeedSequence,
     settings: OpticalSettings,
     *,
     galaxy: Any,
@@ -195,17 +251,18 @@ def observe_eclipsing_systems(
     Parameters
     ----------
     drawn : dict of str to numpy.ndarray
-        The block's detached systems above the optical frequency cut, as drawn by
-        the chunk (masses in Msun, ``sep`` in Rsun, ``f_gw`` in Hz,
-        ``cooling_age_1``, ``cooling_age_2`` in Gyr, ``kstar_*`` type codes,
-        ``sample_index``).
+        The block's detached systems with orbital periods below
+        :data:`MAX_PERIOD_MAX`, as drawn by the chunk (masses in Msun, ``sep``
+        in Rsun, ``f_gw`` in Hz, ``cooling_age_1``, ``cooling_age_2`` in Gyr,
+        ``kstar_*`` type codes, ``sample_index``).
     in_band : numpy.ndarray of bool
         Which of ``drawn`` are above the gravitational-wave cut, in order.
     placed : dict of str to numpy.ndarray
         The in-band systems after the gravitational-wave stage: ``cos_i``,
         ``distance`` (kpc), ``l``, ``b`` (rad) and ``snr_<det>``.
-    rng : numpy.random.Generator
-        The optical stage's own stream.
+    seed : numpy.random.SeedSequence
+        The block's optical seed: orientations, positions, orbital phases and
+        each survey's epochs draw from separate streams spawned from it.
     settings : OpticalSettings
     galaxy : MilkyWayModel
         Positions of the systems the gravitational-wave stage did not place.
@@ -227,40 +284,49 @@ def observe_eclipsing_systems(
     catalogue : dict of str to numpy.ndarray
         Columns of :func:`eclipsing_columns` for the kept eclipsing systems.
     """
-    candidate = np.flatnonzero(drawn["f_gw"] >= settings.f_min)
-    gw = in_band[candidate]
-    # Row in ``placed`` of each in-band system of ``drawn``.
-    row_in_placed = np.cumsum(in_band) - 1
-
-    cos_i = np.empty(candidate.size)
-    cos_i[gw] = placed["cos_i"][row_in_placed[candidate[gw]]]
-    cos_i[~gw] = rng.uniform(-1.0, 1.0, int((~gw).sum()))
-    mass_1 = drawn["mass_1"][candidate] * MSUN
-    mass_2 = drawn["mass_2"][candidate] * MSUN
+    # Every draw below comes from a stream of its own, and is made for all the
+    # systems the chunk hands over (down to MAX_PERIOD_MAX, whatever period_max),
+    # so that changing one setting or survey leaves the others' draws alone.
+    gw = in_band
+    row_in_placed = np.cumsum(in_band) - 1  # row in ``placed`` of in-band systems
+    n_all = gw.size
+    cos_i = np.empty(n_all)
+    cos_i[gw] = placed["cos_i"]
+    cos_i[~gw] = _stream(seed, "orientation").uniform(-1.0, 1.0, int((~gw).sum()))
+    # BSE allows white dwarfs up to its Chandrasekhar mass, 1.44 Msun, where the
+    # cold radius vanishes; keep them a hair below it.
+    mass_1 = np.minimum(drawn["mass_1"] * MSUN, _HEAVIEST)
+    mass_2 = np.minimum(drawn["mass_2"] * MSUN, _HEAVIEST)
     radius_1 = white_dwarf_radius(mass_1)
     radius_2 = white_dwarf_radius(mass_2)
-    separation = drawn["sep"][candidate] * RSUN
-    eclipsing = eclipses(cos_i, radius_1, radius_2, separation)
+    separation = drawn["sep"] * RSUN
+    eclipsing = np.flatnonzero(eclipses(cos_i, radius_1, radius_2, separation))
 
-    def pick(values: np.ndarray) -> np.ndarray:
-        return values[eclipsing]
-
-    candidate, gw = candidate[eclipsing], gw[eclipsing]
-    placed_index = row_in_placed[candidate[gw]]
-    cos_i, mass_1, mass_2 = pick(cos_i), pick(mass_1), pick(mass_2)
-    radius_1, radius_2, separation = pick(radius_1), pick(radius_2), pick(separation)
-    n = candidate.size
-
-    distance, l_rad, b_rad = np.empty(n), np.empty(n), np.empty(n)
-    distance[gw] = placed["distance"][placed_index]
-    l_rad[gw] = placed["l"][placed_index]
-    b_rad[gw] = placed["b"][placed_index]
-    n_new = int((~gw).sum())
+    gw_e = gw[eclipsing]
+    distance, l_rad, b_rad = (np.empty(eclipsing.size) for _ in range(3))
+    placed_index = row_in_placed[eclipsing[gw_e]]
+    distance[gw_e] = placed["distance"][placed_index]
+    l_rad[gw_e] = placed["l"][placed_index]
+    b_rad[gw_e] = placed["b"][placed_index]
+    n_new = int((~gw_e).sum())
     if n_new:
-        sky = galaxy.sample(component, n_new, rng)
-        distance[~gw] = sky.distance.to_value(u.kpc)
-        l_rad[~gw] = sky.l.to_value(u.rad)
-        b_rad[~gw] = sky.b.to_value(u.rad)
+        sky = galaxy.sample(component, n_new, _stream(seed, "positions"))
+        distance[~gw_e] = sky.distance.to_value(u.kpc)
+        l_rad[~gw_e] = sky.l.to_value(u.rad)
+        b_rad[~gw_e] = sky.b.to_value(u.rad)
+    phase0 = _stream(seed, "phase").uniform(0.0, 1.0, eclipsing.size)
+
+    # The period cut, on systems whose draws no longer depend on it.
+    below = drawn["f_gw"][eclipsing] >= settings.f_min
+    candidate, gw = eclipsing[below], gw_e[below]
+    placed_index = row_in_placed[candidate[gw]]
+    distance, l_rad, b_rad, phase0 = (
+        x[below] for x in (distance, l_rad, b_rad, phase0)
+    )
+    cos_i, mass_1, mass_2 = cos_i[candidate], mass_1[candidate], mass_2[candidate]
+    radius_1, radius_2 = radius_1[candidate], radius_2[candidate]
+    separation = separation[candidate]
+    n = candidate.size
     dec = _declination(l_rad, b_rad)
 
     cooling_1 = drawn["cooling_age_1"][candidate] * GYR
@@ -272,18 +338,22 @@ def observe_eclipsing_systems(
     teff_2 = effective_temperature(
         white_dwarf_luminosity(mass_2, cooling_2, kstar_2, metallicity), radius_2
     )
+    # Stars beyond the photometric tables (hotter than 1e6 K or colder than
+    # 1e3 K, reachable only by extreme masses and ages) are taken as dark.
+    low, high = TEMPERATURE_RANGE
+    visible_1 = (teff_1 >= low) & (teff_1 <= high)
+    visible_2 = (teff_2 >= low) & (teff_2 <= high)
     a_v = extinction_v(distance, l_rad, b_rad, settings.dust_model)
     distance_modulus = 5.0 * np.log10(np.maximum(distance, 1e-12) * 100.0)
     magnitudes_1, magnitudes_2, combined = {}, {}, {}
     for band in settings.bands:
         shift = distance_modulus + a_v * band_extinction_ratio(band)
-        magnitudes_1[band] = absolute_magnitude(teff_1, radius_1, band) + shift
-        magnitudes_2[band] = absolute_magnitude(teff_2, radius_2, band) + shift
+        magnitudes_1[band] = _magnitude(teff_1, radius_1, visible_1, band) + shift
+        magnitudes_2[band] = _magnitude(teff_2, radius_2, visible_2, band) + shift
         combined[band] = combined_magnitude(magnitudes_1[band], magnitudes_2[band])
 
     f_gw = drawn["f_gw"][candidate]
     period = 2.0 / f_gw
-    phase0 = rng.uniform(0.0, 1.0, n)
     snr = {}
     for name in [*detector_names, "joint"]:
         snr[name] = np.zeros(n)
@@ -296,7 +366,7 @@ def observe_eclipsing_systems(
     for survey in settings.surveys:
         n_points, detected = detect_eclipses(
             survey,
-            rng,
+            _stream(seed, f"survey:{survey.name}"),
             period=period,
             phase0=phase0,
             cos_inclination=cos_i,

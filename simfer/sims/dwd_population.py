@@ -66,6 +66,7 @@ from simfer.sims.dwd_chunks import (
 )
 from simfer.sims.dwd_optical import (
     ECLIPSING_UNITS,
+    MAGNITUDE_SYSTEMS,
     OpticalSettings,
     eclipsing_columns,
     optical_count_keys,
@@ -190,7 +191,13 @@ class GalacticPopulation:
 
     def eclipsing_qtable(self) -> QTable:
         """The eclipsing catalogue as an astropy QTable with units."""
-        return _frame_to_qtable(self.eclipsing, ECLIPSING_UNITS, self.system_weight)
+        table = _frame_to_qtable(self.eclipsing, ECLIPSING_UNITS, self.system_weight)
+        table.meta["magnitude_systems"] = {
+            f"mag_{band}": system
+            for band, system in MAGNITUDE_SYSTEMS.items()
+            if f"mag_{band}" in table.colnames
+        }
+        return table
 
     def summary(self) -> pd.DataFrame:
         """Every count with its bootstrap and Monte Carlo uncertainties."""
@@ -213,8 +220,12 @@ def _frame_to_qtable(frame: pd.DataFrame, units: dict, weight: float) -> QTable:
         column = frame[name]
         if isinstance(column.dtype, pd.CategoricalDtype):
             table[name] = column.astype(str).to_numpy()
+        elif name in units:
+            table[name] = column.to_numpy() * units[name]
+        elif column.dtype.kind in "biu":  # flags, indices, counts: plain columns
+            table[name] = column.to_numpy()
         else:
-            table[name] = column.to_numpy() * units.get(name, u.dimensionless_unscaled)
+            table[name] = column.to_numpy() * u.dimensionless_unscaled
     table.meta["system_weight"] = weight
     return table
 
@@ -508,4 +519,13 @@ def assemble_population(
                   for k, v in population.counts.items()),
         timings["total"],
     )  # fmt: skip
+    if population.optical_counts:
+        logger.info(
+            "Eclipsing DWDs (P < %.3g h) %.4g; detected: %s",
+            optical.period_max / 3600.0, population.optical_counts[
+                "optical_eclipsing"].value,
+            ", ".join(f"{k[8:]} {v.value:.4g} +- {v.std:.2g}"
+                      for k, v in population.optical_counts.items()
+                      if k != "optical_eclipsing"),
+        )  # fmt: skip
     return population

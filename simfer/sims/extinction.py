@@ -111,7 +111,9 @@ class DustDisc:
     def __post_init__(self) -> None:
         _positive_scalar(self.local_extinction, u.mag / u.kpc, "local_extinction")
         _positive_scalar(self.scale_length, u.kpc, "scale_length")
-        _positive_scalar(self.scale_height, u.kpc, "scale_height")
+        height = _positive_scalar(self.scale_height, u.kpc, "scale_height")
+        if height < 1e-3:  # the line integral's exp(|z|/h_z) would overflow
+            raise ValueError(f"scale_height: expected >= 1 pc, got {self.scale_height}")
         if not isinstance(self.sun, SunPosition):
             raise TypeError("sun must be a simfer.sims.galaxy.SunPosition")
 

@@ -209,18 +209,22 @@ def combined_magnitude(m1: ArrayLike, m2: ArrayLike) -> NDArray:
     Parameters
     ----------
     m1, m2 : array_like
-        Magnitudes of the two sources in the same band and system, mag.
+        Magnitudes of the two sources in the same band and system, mag;
+        ``+inf`` is a source giving no light.
 
     Returns
     -------
     ndarray
-        Magnitude of the summed flux, mag.
+        Magnitude of the summed flux, mag (``+inf`` if neither gives light).
     """
     a = np.asarray(m1, dtype=float)
     b = np.asarray(m2, dtype=float)
     brighter = np.minimum(a, b)
-    # factor out the brighter flux so that very faint partners cannot underflow
-    return brighter - 2.5 * np.log10(1.0 + 10.0 ** (-0.4 * np.abs(a - b)))
+    # factor out the brighter flux so that very faint partners cannot underflow;
+    # inf - inf is nan, and two dark sources stay dark
+    with np.errstate(invalid="ignore"):
+        difference = np.where(np.isinf(brighter), np.inf, np.abs(a - b))
+    return brighter - 2.5 * np.log10(1.0 + 10.0 ** (-0.4 * difference))
 
 
 def apparent_magnitude(

@@ -44,6 +44,9 @@ JULIAN_YEAR = 365.25 * DAY
 #: Mean sidereal day, s: a ground-based site sees a source at the same hour
 #: angle once per sidereal day.
 SIDEREAL_DAY = 86164.0905
+# Epochs per source a survey may have: the detection kernels hold a few
+# (sources x epochs) buffers, ~30 bytes per epoch per source in a chunk.
+_MAX_EPOCHS = 20_000
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,11 @@ class LsstErrorModel:
 
     def __post_init__(self) -> None:
         gamma = np.asarray(self.gamma, dtype=float)
+        # sigma_rand^2 = (0.04 - gamma) x + gamma x^2 needs 0 <= gamma <= 0.04
         if gamma.ndim != 1 or np.any(~np.isfinite(gamma)) or np.any(gamma < 0):
-            raise ValueError("gamma: expected finite per-band values >= 0")
+            raise ValueError("gamma: expected finite per-band values in [0, 0.04]")
+        if np.any(gamma > 0.04):
+            raise ValueError("gamma: expected finite per-band values in [0, 0.04]")
         if not np.isfinite(self.sigma_sys) or self.sigma_sys < 0:
             raise ValueError(f"sigma_sys: expected >= 0 mag, got {self.sigma_sys}")
 
@@ -294,8 +300,28 @@ class Survey:
             )
         if np.any(saturation >= limits):
             raise ValueError("saturation_magnitude: expected brighter than the limit")
-        if not np.isfinite(self.detection_limit):
+        if not isinstance(self.detection_limit, int | float) or not np.isfinite(
+            self.detection_limit
+        ):
             raise ValueError("detection_limit: expected a finite magnitude")
+        reference = self.bands.index(self.reference_band)
+        if self.detection_limit <= self.saturation_magnitude[reference]:
+            raise ValueError(
+                f"detection_limit: {self.detection_limit} is brighter than the "
+                f"{self.reference_band} saturation magnitude "
+                f"{self.saturation_magnitude[reference]}: nothing could be detected"
+            )
+        if self.band_visits[reference] == 0:
+            raise ValueError(
+                f"band_visits: the reference band {self.reference_band} needs visits"
+            )
+        if self.cadence.n_epochs > _MAX_EPOCHS:
+            raise ValueError(
+                f"band_visits: {self.cadence.n_epochs} epochs per source; at most "
+                f"{_MAX_EPOCHS} are supported"
+            )
+        if not isinstance(self.require_both_eclipses, bool | np.bool_):
+            raise TypeError("require_both_eclipses: expected True or False")
         dec_min, dec_max = self.declination_range
         if not -np.pi / 2 <= dec_min < dec_max <= np.pi / 2:
             raise ValueError(
@@ -305,6 +331,11 @@ class Survey:
             self.min_eclipse_points < 1
         ):
             raise ValueError("min_eclipse_points: expected an integer >= 1")
+        if self.min_eclipse_points > self.cadence.n_epochs:
+            raise ValueError(
+                f"min_eclipse_points: {self.min_eclipse_points} is more than the "
+                f"{self.cadence.n_epochs} epochs per source"
+            )
         if not np.isfinite(self.n_sigma) or self.n_sigma < 0:
             raise ValueError(f"n_sigma: expected >= 0, got {self.n_sigma}")
 
@@ -330,7 +361,7 @@ class Survey:
 #:   across-scan field, so a passage usually yields one such pair; groups are
 #:   uniform over the mission (the real scanning law revisits a source every
 #:   few weeks, more often near ecliptic latitude 45 deg, 30-240 transits).
-#: - All sky; detection limit G <= 20 (the issue's setting; Jin et al. 2025),
+#: - All sky; detection limit G <= 20 (as Jin et al. 2025),
 #:   single-transit limit G = 20.7 (on-board detection), saturation G = 3.
 #: - Per-transit G error: :class:`GaiaErrorModel`.
 GAIA = Survey(
@@ -359,7 +390,7 @@ GAIA = Survey(
 #:   spacing is a setting).
 #: - Single-visit 5-sigma depths u 23.9, g 25.0, r 24.7, i 24.0, z 23.3,
 #:   y 22.1 (Ivezić et al. 2019, Table 1, design specification); detection limit
-#:   r <= 24 (the issue's setting; Jin et al. 2025); saturation at about 16 mag
+#:   r <= 24 (as Jin et al. 2025); saturation at about 16 mag
 #:   (Ivezić et al. 2019) in every band.
 #: - Footprint approximated by the declination band -62 deg to +2 deg (18,900
 #:   deg^2, close to the >= 18,000 deg^2 main survey of the LSST Science

@@ -66,7 +66,8 @@ JOB_DESCRIPTIONS = {
     "verification_binaries": "SNR and Fisher errors of known Galactic binaries "
     "(Kupfer et al. 2018) for LISA, TianQin and both",
     "dwd_galaxy": "Galactic double white dwarfs (COSMIC + McMillan 2017) detected "
-    "by LISA, TianQin and both, with Fisher errors",
+    "by LISA, TianQin and both, with Fisher errors; the eclipsing ones Gaia and "
+    "Rubin find",
 }
 
 

@@ -337,6 +337,9 @@ def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
     }
 
     summary: dict[str, Any] = {"galaxy_fraction": config.galaxy_fraction}
+    optical = build_optical(config.optical)
+    if optical is not None:
+        context.record.write_table("surveys", _survey_table(optical))
     count_rows = []
     for entry in config.star_formation:
         model_summary, rows = _run_model(
@@ -354,6 +357,35 @@ def run(config: DWDGalaxyConfig, context: Any) -> dict[str, Any]:
                 summary[f"model_2_n_detected_{name}"] / model_1 if model_1 else None
             )
     return summary
+
+
+def _survey_table(optical) -> QTable:
+    """The resolved survey settings, one row per survey (defaults included)."""
+    rows = []
+    for survey in optical.surveys:
+        rows.append(
+            {
+                "survey": survey.name,
+                "bands": ",".join(survey.bands),
+                "visits_per_band": ",".join(str(v) for v in survey.band_visits),
+                "epochs": survey.n_epochs,
+                "baseline_yr": survey.baseline / u.yr.to(u.s),
+                "single_epoch_limits": ",".join(
+                    f"{m:g}" for m in survey.limiting_magnitude
+                ),
+                "saturation": ",".join(f"{m:g}" for m in survey.saturation_magnitude),
+                "reference_band": survey.reference_band,
+                "detection_limit": survey.detection_limit,
+                "dec_min_deg": np.degrees(survey.declination_range[0]),
+                "dec_max_deg": np.degrees(survey.declination_range[1]),
+                "visits_per_group": len(survey.cadence.group_offsets),
+                "min_eclipse_points": survey.min_eclipse_points,
+                "require_both_eclipses": survey.require_both_eclipses,
+                "n_sigma": survey.n_sigma,
+                "period_max_h": optical.period_max / 3600.0,
+            }
+        )
+    return QTable(rows=rows)
 
 
 def _model_name(entry: str | CustomStarFormation) -> str:
@@ -426,19 +458,21 @@ def _run_model(entry, config, context, detectors, samples, shared_inputs):
             row["bootstrap_std"]
         )
         reference = JIN_2025_COUNTS.get(model_name, {}).get(name)
-        count_rows.append(_count_row(model_name, name, row, reference))
+        count_rows.append(_count_row(model_name, name, row, reference, weight))
     for name in ("alive", "in_band", "merged", "formed"):
         if name in counts:
             summary[f"{model_name}_n_{name}"] = float(counts[name]["value"])
     if config.optical.enabled:
         optical_summary, optical_rows = _optical_counts(
-            model_name, counts, list(config.optical.surveys), [*detectors, "joint"]
-        )
+            model_name, counts, list(config.optical.surveys), [*detectors, "joint"],
+            weight,
+        )  # fmt: skip
         summary.update(optical_summary)
         count_rows += optical_rows
         _optical_figures(
-            model_name, tables[f"eclipsing_{model_name}"], config, detectors, context
-        )
+            model_name, tables[f"eclipsing_{model_name}"], config, detectors, weight,
+            context,
+        )  # fmt: skip
 
     detected_tables = {}
     for name, detector in detectors.items():
@@ -480,13 +514,25 @@ def _run_model(entry, config, context, detectors, samples, shared_inputs):
     return summary, count_rows
 
 
-def _count_row(model_name, label, row, reference):
+#: Below this many simulated systems a count is noted in the log as unreliable.
+_FEW_SIMULATED = 10
+
+
+def _count_row(model_name, label, row, reference, weight):
     """One row of the counts table: a count, its errors and the reference."""
     value = float(row["value"])
+    n_simulated = round(value / weight)
+    if n_simulated < _FEW_SIMULATED:
+        logger.warning(
+            "%s, %s: the count %.4g rests on %d simulated system(s), each standing "
+            "for %g; raise galaxy_fraction for a usable number",
+            model_name, label, value, n_simulated, weight,
+        )  # fmt: skip
     return {
         "model": model_name,
         "detector": label,
         "n_detected": value,
+        "n_simulated": n_simulated,
         "bootstrap_std": float(row["bootstrap_std"]),
         "p16": float(row["p16"]),
         "p84": float(row["p84"]),
@@ -495,7 +541,7 @@ def _count_row(model_name, label, row, reference):
     }
 
 
-def _optical_counts(model_name, counts, surveys, gw_names):
+def _optical_counts(model_name, counts, surveys, gw_names, weight):
     """Summary entries and count rows of the optical stage, beside Jin et al."""
     summary: dict[str, Any] = {}
     rows = []
@@ -503,7 +549,7 @@ def _optical_counts(model_name, counts, surveys, gw_names):
     summary[f"{model_name}_n_eclipsing"] = float(eclipsing["value"])
     for survey in surveys:
         labels = [(survey, f"optical_{survey}")]
-        labels += [(f"{survey}+{g}", f"optical_{survey}_{g}") for g in gw_names]
+        labels += [(f"{survey}_and_{g}", f"optical_{survey}_{g}") for g in gw_names]
         for label, key in labels:
             row = counts[key]
             summary[f"{model_name}_n_detected_{label}"] = float(row["value"])
@@ -511,11 +557,11 @@ def _optical_counts(model_name, counts, surveys, gw_names):
                 row["bootstrap_std"]
             )
             reference = JIN_2025_ECLIPSING.get(model_name, {}).get(label)
-            rows.append(_count_row(model_name, label, row, reference))
+            rows.append(_count_row(model_name, label, row, reference, weight))
     return summary, rows
 
 
-def _optical_figures(model_name, eclipsing, config, detectors, context):
+def _optical_figures(model_name, eclipsing, config, detectors, weight, context):
     """Magnitude against period; the joint sample on the strain plane."""
     if len(eclipsing) == 0:
         return
@@ -534,7 +580,10 @@ def _optical_figures(model_name, eclipsing, config, detectors, context):
                 },
                 limits={f"{survey} limit": limit.detection_limit},
                 magnitude_label=f"apparent {band} [mag]",
-                title=f"Eclipsing DWDs (P < {config.optical.period_max}), {model_name}",
+                title=f"Eclipsing DWDs (P < {config.optical.period_max}) within "
+                f"{config.optical.catalogue_margin:g} mag of a survey limit, "
+                f"{model_name}\na point = {weight:g} DWDs; legend counts are "
+                "simulated systems",
             ),
         )
     em_detected = np.zeros(len(eclipsing), dtype=bool)
@@ -698,9 +747,9 @@ JOB = JobKind(
         "(GR fdot assumed; NaN where fdot is not measured)",
         "ratio_model_2_over_model_1_<det>": "Model 2 / Model 1 detections",
         "<model>_n_eclipsing": "detached DWDs below optical.period_max whose "
-        "inclination shows eclipses",
+        "inclination shows eclipses, at any brightness",
         "<model>_n_detected_<survey>": "eclipsing DWDs a survey (gaia, rubin) detects",
-        "<model>_n_detected_<survey>+<det>": "detected by the survey and with "
+        "<model>_n_detected_<survey>_and_<det>": "detected by the survey and with "
         "per-source SNR > threshold in <det> (or the joint network)",
     },
 )

@@ -23,9 +23,9 @@ import dataclasses
 from typing import Literal
 
 import astropy.units as u
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from simfer.sims.dwd_optical import OpticalSettings
+from simfer.sims.dwd_optical import MAX_PERIOD_MAX, OpticalSettings
 from simfer.sims.extinction import DustDisc
 from simfer.sims.surveys import GAIA, RUBIN, Survey
 from simfer.workflow.quantities import Angle, PositiveDistance, PositiveDuration
@@ -155,12 +155,14 @@ class OpticalConfig(BaseModel):
     period_max: PositiveDuration = Field(
         default="30 h",
         validate_default=True,
-        description="Longest orbital period considered (Jin et al. 2025: 30 h).",
+        description="Longest orbital period considered, at most 48 h (Jin et al. "
+        "2025: 30 h).",
     )
     surveys: dict[Literal["gaia", "rubin"], SurveyConfig] = Field(
         default_factory=lambda: {"gaia": SurveyConfig(), "rubin": SurveyConfig()},
         min_length=1,
-        description="Surveys to model and their overrides.",
+        description="Surveys to model (gaia, rubin) and their overrides; "
+        "'enabled: false' switches the optical stage off.",
     )
     dust: DustConfig = Field(default_factory=DustConfig)
     catalogue_margin: float = Field(
@@ -170,14 +172,25 @@ class OpticalConfig(BaseModel):
         "detection limit in the eclipsing catalogue.",
     )
 
-    @model_validator(mode="after")
-    def _surveys_fit(self) -> OpticalConfig:
-        for name, overrides in self.surveys.items():
+    @field_validator("surveys")
+    @classmethod
+    def _surveys_fit(cls, surveys: dict) -> dict:
+        for name, overrides in surveys.items():
             try:
                 overrides.apply(_SURVEYS[name])
             except ValueError as error:
-                raise ValueError(f"surveys.{name}: {error}") from None
-        return self
+                raise ValueError(f"{name}: {error}") from None
+        return surveys
+
+    @field_validator("period_max")
+    @classmethod
+    def _period_below_the_drawn_range(cls, value: u.Quantity) -> u.Quantity:
+        if value > MAX_PERIOD_MAX * u.s:
+            raise ValueError(
+                f"expected at most {MAX_PERIOD_MAX / 3600:g} h (the population is "
+                f"drawn down to that period), got {value}"
+            )
+        return value
 
 
 def build_optical(config: OpticalConfig) -> OpticalSettings | None:
