@@ -28,6 +28,12 @@ surveys, eclipse_detection
     Gaia and Rubin cadences, depths and errors; which eclipsing binaries they find.
 dwd_optical
     The eclipsing DWDs of the Galactic population that Gaia and Rubin detect.
+mbhb_sources, mbhb_waveforms
+    Massive black-hole binaries: source and detector frames; lalsimulation modes
+    (IMRPhenomD, HM, XHM) on sparse frequency grids.
+lisa_response, lisa_tdi_noise
+    LISA's frequency-domain TDI response (Marsat & Baker 2018) and the A, E, T
+    noise of the science requirements (Babak et al. 2021).
 """
 
 from simfer.sims.catalogues import load_verification_binaries
