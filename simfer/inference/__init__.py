@@ -6,6 +6,10 @@ snr
     Averaged, per-source and network SNRs of galactic binaries.
 fisher
     Fisher-matrix forecasts for quasi-monochromatic binaries.
+mbhb_snr
+    LISA TDI signals and SNRs of massive black-hole binaries (needs lalsuite,
+    the ``gw`` extra; import it directly: ``from simfer.inference import
+    mbhb_snr``).
 """
 
 from simfer.inference.fisher import (

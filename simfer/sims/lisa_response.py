@@ -239,50 +239,78 @@ def _mode_factors(ell, m, inclination, phi_ref, psi):
     return y_plus, y_cross
 
 
-def _source_geometry(lambda_ecl, beta_ecl):
-    """Propagation vector k and the basis polarisation tensors e+, ex."""
+def _source_basis(lambda_ecl, beta_ecl):
+    """Propagation vector k and polarisation vectors u, v, as tuples of components."""
     cl, sl = jnp.cos(lambda_ecl), jnp.sin(lambda_ecl)
     cb, sb = jnp.cos(beta_ecl), jnp.sin(beta_ecl)
-    k = -jnp.stack([cb * cl, cb * sl, sb])
-    u = jnp.stack([sl, -cl, jnp.zeros_like(cl)])
-    v = jnp.stack([-sb * cl, -sb * sl, cb])
-    e_plus = jnp.outer(u, u) - jnp.outer(v, v)
-    e_cross = jnp.outer(u, v) + jnp.outer(v, u)
-    return k, e_plus, e_cross
+    k = (-(cb * cl), -(cb * sl), -sb)
+    u = (sl, -cl, 0.0)
+    v = (-sb * cl, -sb * sl, cb)
+    return k, u, v
 
 
-# (sender, receiver) of the six links, 0-based, in the order used below:
-# G12, G21, G23, G32, G31, G13.
-_LINKS = ((0, 1), (1, 0), (1, 2), (2, 1), (2, 0), (0, 2))
+# (cos, sin) of the in-plane phase of spacecraft i at alpha = 0; the phase at time t
+# is this minus alpha, expanded by angle addition so that the whole orbit costs
+# one cos and one sin of alpha per frequency.
+_CARTWHEEL_START = tuple(
+    (float(np.cos(phase)), float(np.sin(phase)))
+    for phase in _CARTWHEEL_PHASE + 2 * np.pi / 3 * np.arange(3)
+)
+# Arms (s, r), 0-based: each gives the link s -> r and its reverse r -> s, in the
+# order G12, G21, G23, G32, G31, G13.
+_ARMS = ((0, 1), (1, 2), (2, 0))
 
 
-def _link_transfers(f, t, k, pol, arm_length, orbit_radius, long_wavelength):
-    """Single-link transfers G_sr (6, n_f) and the Doppler phase (n_f,)."""
-    centre, offsets = lisa_orbit(t, arm_length, orbit_radius)
+def _link_transfers(f, t, k, u, v, y_plus, y_cross, arm_length, long_wavelength):
+    """Single-link transfers G_sr (6 arrays like f) and the Doppler phase.
+
+    Everything is elementwise in (f, t): the spacecraft enter only through the
+    projections w.(p_i - p0) / L of w = k, u, v, so that XLA fuses the whole
+    response into a few loops (no 3-vectors, no matrix products). A link and its
+    reverse share |n.P.n| and k.(p_s + p_r); only the sign of k.n differs.
+    """
+    alpha = 2 * jnp.pi / SIDEREAL_YEAR * t
+    ca, sa = jnp.cos(alpha), jnp.sin(alpha)
+    doppler = (
+        2 * jnp.pi * f
+        * ((ASTRONOMICAL_UNIT * ca) * k[0] + (ASTRONOMICAL_UNIT * sa) * k[1])
+        / SPEED_OF_LIGHT
+    )  # fmt: skip
+
+    sz, cz = np.sin(_ORBIT_INCLINATION), np.cos(_ORBIT_INCLINATION)
+    cos_xi = [c * ca + s * sa for c, s in _CARTWHEEL_START]
+    sin_xi = [s * ca - c * sa for c, s in _CARTWHEEL_START]
+
+    def spacecraft(w):
+        """w.(p_i - p0) / L of the three spacecraft, from w.e_a and w.e_b."""
+        w_a = w[0] * sa - w[1] * ca
+        w_b = -sz * (w[0] * ca + w[1] * sa) + cz * w[2]
+        return [
+            (c * w_a + s * w_b) / np.sqrt(3.0)
+            for c, s in zip(cos_xi, sin_xi, strict=True)
+        ]
+
+    q_k, q_u, q_v = spacecraft(k), spacecraft(u), spacecraft(v)
     x = jnp.pi * f * arm_length / SPEED_OF_LIGHT
-    doppler = 2 * jnp.pi * f * (centre @ k) / SPEED_OF_LIGHT
-
     links = []
-    for s, r in _LINKS:
-        n = (offsets[:, r] - offsets[:, s]) / arm_length
-        projection = jnp.einsum("fi,ij,fj->f", n, pol, n)
+    for s, r in _ARMS:
+        n_u, n_v = q_u[r] - q_u[s], q_v[r] - q_v[s]
+        projection = y_plus * (n_u * n_u - n_v * n_v) + y_cross * (2 * n_u * n_v)
+        common = 1j * x * projection
         if long_wavelength:
-            links.append(1j * x * projection)
+            links += [common, common]
             continue
-        k_n = n @ k
-        k_sum = (offsets[:, s] + offsets[:, r]) @ k / arm_length
-        links.append(
-            1j
-            * x
-            * projection
-            * jnp.sinc(x * (1 - k_n) / jnp.pi)
-            * jnp.exp(1j * x * (1 + k_sum))
-        )
-    return jnp.stack(links), doppler
+        k_n = q_k[r] - q_k[s]
+        common = common * jnp.exp(1j * x * (1 + (q_k[s] + q_k[r])))
+        links += [
+            common * jnp.sinc(x * (1 - k_n) / jnp.pi),
+            common * jnp.sinc(x * (1 + k_n) / jnp.pi),
+        ]
+    return links, doppler
 
 
 def _tdi_combinations(g, x, tdi, generation, long_wavelength, rescaled):
-    """TDI channels (3, n_f) from the six single-link transfers."""
+    """TDI channels (..., 3, n_f) from the six single-link transfers (..., n_f)."""
     g12, g21, g23, g32, g31, g13 = g
     z = jnp.ones_like(x) if long_wavelength else jnp.exp(2j * x)
     # Michelson brackets: X = (z^2 - 1) X_b, cyclic in (1, 2, 3).
@@ -296,24 +324,23 @@ def _tdi_combinations(g, x, tdi, generation, long_wavelength, rescaled):
         michelson = z**2 - 1
         second_generation = 1 - z**4
 
+    scale = None if rescaled else michelson
     if tdi == "XYZ":
-        channels = jnp.stack([x_b, y_b, z_b])
-        scale = jnp.ones(3)[:, None] if rescaled else michelson[None, :]
+        channels = [x_b, y_b, z_b]
     else:
         # X + Y + Z = (z^2 - 1)(1 - z) S exactly; using S avoids dividing by (1 - z).
         s_sum = g21 - g12 + g32 - g23 + g13 - g31
         a = (z_b - x_b) / np.sqrt(2.0)
         e = (x_b - 2 * y_b + z_b) / np.sqrt(6.0)
         if rescaled:
-            channels = np.sqrt(2.0) * jnp.stack([a, e, s_sum / np.sqrt(3.0)])
-            scale = jnp.ones(3)[:, None]
+            channels = [np.sqrt(2.0) * c for c in (a, e, s_sum / np.sqrt(3.0))]
         else:
-            t_chan = (1 - z) * s_sum / np.sqrt(3.0)
-            channels = jnp.stack([a, e, t_chan])
-            scale = michelson[None, :]
+            channels = [a, e, (1 - z) * s_sum / np.sqrt(3.0)]
     if generation == 2 and not rescaled:
-        scale = scale * second_generation[None, :]
-    return channels * scale
+        scale = scale * second_generation
+    if scale is not None:
+        channels = [c * scale for c in channels]
+    return jnp.stack(channels, axis=-2)
 
 
 def _check_options(tdi, generation, approximation):
@@ -334,23 +361,57 @@ def _check_mode(ell, m):
         raise ValueError(f"mode (l, m) = ({ell}, {m}): expected l >= 2 and 1 <= m <= l")
 
 
-def _transfer_core(
-    frequencies, t, y_plus, y_cross, lambda_ecl, beta_ecl,
-    tdi, generation, approximation, rescaled, arm_length,
-):  # fmt: skip
-    """Transfer (3, n_f) and Doppler phase (n_f,) for given mode factors Y+, Yx."""
+def _float_array(value):
+    """float64 numpy array of ``value``; JAX arrays (and tracers) pass unchanged.
+
+    Host numpy arrays are the cheapest arguments of a jitted call; JAX arrays are
+    left on their device (and stay differentiable), cast inside the kernels.
+    """
+    if isinstance(value, jax.Array):
+        return value
+    return np.asarray(value, dtype=np.float64)
+
+
+def _pack_parameters(angles, t0):
+    """(..., 6) array of the five angles and t0: one argument for the kernels."""
+    xp = jnp if any(isinstance(a, jax.Array) for a in (*angles, t0)) else np
+    t0 = xp.broadcast_to(t0, angles[0].shape)
+    return xp.stack([*angles, t0], axis=-1)
+
+
+def _transfer_core(frequencies, t, parameters, modes, options):
+    """Transfers (n_modes, 3, n_f) and Doppler phases (n_modes, n_f) of one source.
+
+    ``frequencies`` and ``t`` (orbital time, s) have shape (n_modes, n_f), mode j
+    being ``modes[j]``; ``parameters`` holds (inclination, phi_ref, lambda_ecl,
+    beta_ecl, psi) in rad; ``options`` = (tdi, generation, approximation,
+    rescaled, arm_length).
+    """
+    tdi, generation, approximation, rescaled, arm_length = options
     long_wavelength = approximation == "long_wavelength"
-    k, e_plus, e_cross = _source_geometry(lambda_ecl, beta_ecl)
-    pol = y_plus * e_plus + y_cross * e_cross
+    inclination, phi_ref, lambda_ecl, beta_ecl, psi = (parameters[i] for i in range(5))
+    factors = [_mode_factors(ell, m, inclination, phi_ref, psi) for ell, m in modes]
+    y_plus = jnp.stack([plus for plus, _ in factors])[:, None]
+    y_cross = jnp.stack([cross for _, cross in factors])[:, None]
+    k, u, v = _source_basis(lambda_ecl, beta_ecl)
     g, doppler = _link_transfers(
-        frequencies, t, k, pol, arm_length, ASTRONOMICAL_UNIT, long_wavelength
+        frequencies, t, k, u, v, y_plus, y_cross, arm_length, long_wavelength
     )
     x = jnp.pi * frequencies * arm_length / SPEED_OF_LIGHT
+    # Materialise the links once: fused into the channel stack, XLA would
+    # recompute every link for each of the three channels.
+    g = jax.lax.optimization_barrier(g)
     return _tdi_combinations(g, x, tdi, generation, long_wavelength, rescaled), doppler
 
 
-_OPTION_NAMES = ("tdi", "generation", "approximation", "rescaled", "arm_length")
-_transfer_jit = jax.jit(_transfer_core, static_argnames=_OPTION_NAMES)
+@partial(jax.jit, static_argnames=("modes", "options"))
+def _transfer_kernel(frequencies, t_of_f, parameters, modes, options):
+    frequencies = jnp.asarray(frequencies, dtype=jnp.float64)
+    t = jnp.asarray(t_of_f, dtype=jnp.float64) + parameters[5]
+    transfer, doppler = _transfer_core(
+        frequencies[None], t[None], parameters, modes, options
+    )
+    return transfer[0], doppler[0]
 
 
 def tdi_transfer_functions(
@@ -417,45 +478,40 @@ def tdi_transfer_functions(
     """
     _check_options(tdi, generation, approximation)
     _check_mode(ell, m)
-    frequencies = jnp.asarray(frequencies, dtype=jnp.float64)
-    t_of_f = jnp.asarray(t_of_f, dtype=jnp.float64)
+    frequencies, t_of_f = _float_array(frequencies), _float_array(t_of_f)
     if frequencies.ndim != 1 or t_of_f.shape != frequencies.shape:
         raise ValueError(
             "frequencies and t_of_f must be 1-d arrays of equal length, got shapes "
             f"{frequencies.shape} and {t_of_f.shape}"
         )
-    y_plus, y_cross = _mode_factors(ell, m, inclination, phi_ref, psi)
-    return _transfer_jit(
-        frequencies, t_of_f + t0, y_plus, y_cross, lambda_ecl, beta_ecl,
-        tdi, int(generation), approximation, bool(rescaled), float(arm_length),
+    angles = [
+        _float_array(a) for a in (inclination, phi_ref, lambda_ecl, beta_ecl, psi)
+    ]
+    t0 = _float_array(t0)
+    if any(a.ndim != 0 for a in (*angles, t0)):
+        raise ValueError("the five angles and t0 must be scalars")
+    options = (tdi, int(generation), approximation, bool(rescaled), float(arm_length))
+    return _transfer_kernel(
+        frequencies, t_of_f, _pack_parameters(angles, t0), (( int(ell), int(m)),),
+        options,
     )  # fmt: skip
 
 
-def _response_single(
-    frequencies, amplitude, phase, t_of_f, inclination, phi_ref, lambda_ecl,
-    beta_ecl, psi, t0, modes, options,
-):  # fmt: skip
-    amps, phases = [], []
-    for j, (ell, m) in enumerate(modes):
-        y_plus, y_cross = _mode_factors(ell, m, inclination, phi_ref, psi)
-        transfer, doppler = _transfer_core(
-            frequencies[j], t_of_f[j] + t0, y_plus, y_cross, lambda_ecl, beta_ecl,
-            *options,
-        )  # fmt: skip
-        amps.append(amplitude[j][None, :] * transfer)
-        phases.append(phase[j] + doppler)
-    return SparseTDI(frequencies, jnp.stack(amps), jnp.stack(phases))
+@partial(jax.jit, static_argnames=("modes", "options"))
+def _response_kernel(frequencies, amplitude, phase, t_of_f, parameters, modes,
+                     options):  # fmt: skip
+    def one(fr, amp, ph, tf, par):
+        fr = jnp.broadcast_to(fr, amp.shape)
+        transfer, doppler = _transfer_core(fr, tf + par[5], par, modes, options)
+        return SparseTDI(fr, amp[..., None, :] * transfer, ph + doppler)
 
-
-@partial(jax.jit, static_argnames=("modes", "options", "batched"))
-def _response_kernel(frequencies, amplitude, phase, t_of_f, angles, t0, modes,
-                     options, batched):  # fmt: skip
-    def one(fr, am, ph, tf, ang, t_ref):
-        return _response_single(fr, am, ph, tf, *ang, t_ref, modes, options)
-
-    if batched:
-        return jax.vmap(one)(frequencies, amplitude, phase, t_of_f, angles, t0)
-    return one(frequencies, amplitude, phase, t_of_f, angles, t0)
+    arrays = [
+        jnp.asarray(a, dtype=jnp.float64)
+        for a in (frequencies, amplitude, phase, t_of_f, parameters)
+    ]
+    if parameters.ndim == 2:
+        return jax.vmap(one)(*arrays)
+    return one(*arrays)
 
 
 def tdi_response(
@@ -478,6 +534,9 @@ def tdi_response(
     arm_length: float = LISA_ARM_LENGTH,
 ) -> SparseTDI:
     """TDI signal of each mode on its sparse grid, for one source or a batch.
+
+    One jitted kernel, compiled once per (modes, options, shapes), does all the
+    work; a batch is vmapped inside it.
 
     Parameters
     ----------
@@ -510,34 +569,40 @@ def tdi_response(
     modes = tuple((int(ell), int(m)) for ell, m in modes)
     for ell, m in modes:
         _check_mode(ell, m)
-    angles = tuple(
-        jnp.asarray(a, dtype=jnp.float64)
-        for a in (inclination, phi_ref, lambda_ecl, beta_ecl, psi)
-    )
-    batched = angles[0].ndim == 1
-    if any(a.ndim != angles[0].ndim or a.ndim > 1 for a in angles):
-        raise ValueError("the five angles must all be scalars or all 1-d arrays")
-    amplitude = jnp.asarray(amplitude, dtype=jnp.float64)
-    phase = jnp.asarray(phase, dtype=jnp.float64)
-    t_of_f = jnp.asarray(t_of_f, dtype=jnp.float64)
-    expected = (len(modes),) if not batched else (angles[0].shape[0], len(modes))
+    angles = [
+        _float_array(a) for a in (inclination, phi_ref, lambda_ecl, beta_ecl, psi)
+    ]
+    shape = angles[0].shape
+    if any(a.shape != shape for a in angles) or len(shape) > 1:
+        raise ValueError(
+            "the five angles must all be scalars or all 1-d arrays of equal length"
+        )
+    amplitude, phase = _float_array(amplitude), _float_array(phase)
+    t_of_f, frequencies = _float_array(t_of_f), _float_array(frequencies)
+    expected = (*shape, len(modes))
     if amplitude.shape[:-1] != expected:
         raise ValueError(
             f"amplitude must have shape {(*expected, 'n_f')}, got {amplitude.shape}"
         )
     if phase.shape != amplitude.shape or t_of_f.shape != amplitude.shape:
         raise ValueError("amplitude, phase and t_of_f must have the same shape")
-    frequencies = jnp.broadcast_to(
-        jnp.asarray(frequencies, dtype=jnp.float64)[..., None, :]
-        if jnp.ndim(frequencies) == amplitude.ndim - 1
-        else jnp.asarray(frequencies, dtype=jnp.float64),
-        amplitude.shape,
-    )
-    t0 = jnp.broadcast_to(jnp.asarray(t0, dtype=jnp.float64), angles[0].shape)
+    if frequencies.ndim == amplitude.ndim - 1:
+        frequencies = frequencies[..., None, :]
+    if frequencies.ndim != amplitude.ndim or any(
+        a not in (1, b) for a, b in zip(frequencies.shape, amplitude.shape, strict=True)
+    ):
+        raise ValueError(
+            f"frequencies of shape {frequencies.shape} do not match the modes' "
+            f"grids {amplitude.shape}"
+        )
+    t0 = _float_array(t0)
+    if t0.shape not in ((), shape):
+        raise ValueError(f"t0 must be a scalar or have the angles' shape {shape}")
     options = (tdi, int(generation), approximation, bool(rescaled), float(arm_length))
     return _response_kernel(
-        frequencies, amplitude, phase, t_of_f, angles, t0, modes, options, batched
-    )
+        frequencies, amplitude, phase, t_of_f, _pack_parameters(angles, t0), modes,
+        options,
+    )  # fmt: skip
 
 
 def _not_a_knot_second_derivatives(x, y):
