@@ -310,7 +310,7 @@ def _link_transfers(f, t, k, u, v, y_plus, y_cross, arm_length, long_wavelength)
 
 
 def _tdi_combinations(g, x, tdi, generation, long_wavelength, rescaled):
-    """TDI channels (..., 3, n_f) from the six single-link transfers (..., n_f)."""
+    """The three TDI channels (list, each like x) from the six single-link transfers."""
     g12, g21, g23, g32, g31, g13 = g
     z = jnp.ones_like(x) if long_wavelength else jnp.exp(2j * x)
     # Michelson brackets: X = (z^2 - 1) X_b, cyclic in (1, 2, 3).
@@ -340,7 +340,7 @@ def _tdi_combinations(g, x, tdi, generation, long_wavelength, rescaled):
         scale = scale * second_generation
     if scale is not None:
         channels = [c * scale for c in channels]
-    return jnp.stack(channels, axis=-2)
+    return channels
 
 
 def _check_options(tdi, generation, approximation):
@@ -380,7 +380,7 @@ def _pack_parameters(angles, t0):
 
 
 def _transfer_core(frequencies, t, parameters, modes, options):
-    """Transfers (n_modes, 3, n_f) and Doppler phases (n_modes, n_f) of one source.
+    """Transfers (3 channels, each (n_modes, n_f)) and Doppler phases of one source.
 
     ``frequencies`` and ``t`` (orbital time, s) have shape (n_modes, n_f), mode j
     being ``modes[j]``; ``parameters`` holds (inclination, phi_ref, lambda_ecl,
@@ -398,20 +398,24 @@ def _transfer_core(frequencies, t, parameters, modes, options):
         frequencies, t, k, u, v, y_plus, y_cross, arm_length, long_wavelength
     )
     x = jnp.pi * frequencies * arm_length / SPEED_OF_LIGHT
-    # Materialise the links once: fused into the channel stack, XLA would
-    # recompute every link for each of the three channels.
-    g = jax.lax.optimization_barrier(g)
     return _tdi_combinations(g, x, tdi, generation, long_wavelength, rescaled), doppler
+
+
+# The kernels return the three channels as separate arrays and this second,
+# trivial executable stacks them: stacked inside the kernel, XLA fuses the
+# channels into the concatenation and recomputes every single-link transfer for
+# each channel (measured 5x slower than the extra dispatch).
+_stack_channels = jax.jit(partial(jnp.stack, axis=-2))
 
 
 @partial(jax.jit, static_argnames=("modes", "options"))
 def _transfer_kernel(frequencies, t_of_f, parameters, modes, options):
     frequencies = jnp.asarray(frequencies, dtype=jnp.float64)
     t = jnp.asarray(t_of_f, dtype=jnp.float64) + parameters[5]
-    transfer, doppler = _transfer_core(
+    channels, doppler = _transfer_core(
         frequencies[None], t[None], parameters, modes, options
     )
-    return transfer[0], doppler[0]
+    return [c[0] for c in channels], doppler[0]
 
 
 def tdi_transfer_functions(
@@ -491,10 +495,11 @@ def tdi_transfer_functions(
     if any(a.ndim != 0 for a in (*angles, t0)):
         raise ValueError("the five angles and t0 must be scalars")
     options = (tdi, int(generation), approximation, bool(rescaled), float(arm_length))
-    return _transfer_kernel(
-        frequencies, t_of_f, _pack_parameters(angles, t0), (( int(ell), int(m)),),
+    channels, doppler = _transfer_kernel(
+        frequencies, t_of_f, _pack_parameters(angles, t0), ((int(ell), int(m)),),
         options,
     )  # fmt: skip
+    return _stack_channels(channels), doppler
 
 
 @partial(jax.jit, static_argnames=("modes", "options"))
@@ -502,8 +507,8 @@ def _response_kernel(frequencies, amplitude, phase, t_of_f, parameters, modes,
                      options):  # fmt: skip
     def one(fr, amp, ph, tf, par):
         fr = jnp.broadcast_to(fr, amp.shape)
-        transfer, doppler = _transfer_core(fr, tf + par[5], par, modes, options)
-        return SparseTDI(fr, amp[..., None, :] * transfer, ph + doppler)
+        channels, doppler = _transfer_core(fr, tf + par[5], par, modes, options)
+        return fr, [amp * c for c in channels], ph + doppler
 
     arrays = [
         jnp.asarray(a, dtype=jnp.float64)
@@ -599,10 +604,11 @@ def tdi_response(
     if t0.shape not in ((), shape):
         raise ValueError(f"t0 must be a scalar or have the angles' shape {shape}")
     options = (tdi, int(generation), approximation, bool(rescaled), float(arm_length))
-    return _response_kernel(
+    frequencies, channels, phase = _response_kernel(
         frequencies, amplitude, phase, t_of_f, _pack_parameters(angles, t0), modes,
         options,
     )  # fmt: skip
+    return SparseTDI(frequencies, _stack_channels(channels), phase)
 
 
 def _not_a_knot_second_derivatives(x, y):
