@@ -10,6 +10,9 @@ mbhb_snr
     LISA TDI signals and SNRs of massive black-hole binaries (needs lalsuite,
     the ``gw`` extra; import it directly: ``from simfer.inference import
     mbhb_snr``).
+mbhb_fisher
+    Fisher-matrix forecasts of massive black-hole binaries for LISA (``gw``
+    extra; ``from simfer.inference import mbhb_fisher``).
 """
 
 from simfer.inference.fisher import (

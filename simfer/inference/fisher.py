@@ -307,7 +307,7 @@ def invert_fisher(
     with np.errstate(divide="ignore", invalid="ignore"):
         condition = np.where(positive, largest / smallest, np.inf)
         inverse = np.einsum("...ik,...k,...jk->...ij", eigvec, 1.0 / eigval, eigvec)
-    covariance = inverse * scale[..., :, None] * scale[..., None, :]
+        covariance = inverse * scale[..., :, None] * scale[..., None, :]
     covariance = np.where(positive[..., None, None], covariance, np.nan)
     return covariance, condition
 

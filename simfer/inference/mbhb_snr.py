@@ -172,15 +172,39 @@ class MBHBTDISignal:
 
 
 def _truncate_above(grid, f_max):
-    """Map each row of ``grid`` onto [grid[0], f_max] keeping its node density."""
+    """Map each row of ``grid`` onto [grid[0], f_max] keeping its node density.
+
+    ``f_max`` is a scalar or one value per row (Hz).
+    """
+    f_max = np.broadcast_to(f_max, grid.shape[:1])
     rows = np.flatnonzero(grid[:, -1] > f_max)
     n = grid.shape[1]
     index = np.arange(n, dtype=float)
     for i in rows:
-        k_max = np.interp(np.log(f_max), np.log(grid[i]), index)
+        k_max = np.interp(np.log(f_max[i]), np.log(grid[i]), index)
         grid[i] = np.exp(np.interp(np.linspace(0, k_max, n), index, np.log(grid[i])))
-        grid[i, -1] = f_max
+        grid[i, -1] = f_max[i]
     return grid
+
+
+def _signal_grid(sources, frame, approximant, n_grid, f_low, f_high, tau):
+    """22-mode sparse grids (n_src, n_grid) over [f_N(tau) or f_low, f_high].
+
+    ``f_high`` is a scalar or one value per source (Hz).
+    """
+    grid = sparse_frequency_grid(
+        sources, n_grid, f_low, tau, approximant=approximant, frame=frame
+    )
+    f_high = np.broadcast_to(f_high, (len(sources),))
+    late = np.flatnonzero(grid[:, 0] >= f_high)
+    if late.size:
+        i = late[0]
+        raise ValueError(
+            f"{late.size} source(s) start above f_max = {f_high[i]:g} Hz: source {i} "
+            f"(redshift {sources.redshift[i]:.3g}) starts at {grid[i, 0]:.3g} Hz "
+            "(t_obs before merger); raise f_max or t_obs"
+        )
+    return _truncate_above(grid, f_high)
 
 
 def mbhb_tdi_signal(
@@ -250,19 +274,7 @@ def mbhb_tdi_signal(
     t_orbit = float(np.asarray(as_si(t0, u.s, "t0")))
 
     frame = detector_frame(sources, cosmology)
-    grid = sparse_frequency_grid(
-        sources, n_grid, f_low, tau, approximant=approximant, frame=frame
-    )
-    late = np.flatnonzero(grid[:, 0] >= f_high)
-    if late.size:
-        i = late[0]
-        raise ValueError(
-            f"{late.size} source(s) start above f_max = {f_high:g} Hz: source {i} "
-            f"(redshift {sources.redshift[i]:.3g}) starts at {grid[i, 0]:.3g} Hz "
-            "(t_obs before merger); raise f_max or t_obs"
-        )
-    grid = _truncate_above(grid, f_high)
-
+    grid = _signal_grid(sources, frame, approximant, n_grid, f_low, f_high, tau)
     waveform = mode_amplitude_phase(
         sources, grid, approximant=approximant, modes=modes, cosmology=cosmology
     )
@@ -339,6 +351,26 @@ def _diagonal_kernel(frequencies, complex_amplitude, inverse_psd, t, w):
     return 4 * jnp.sum(h * jnp.sum(integrand * w, axis=-1), axis=-1)
 
 
+@jax.jit
+def _gram_kernel(frequencies, vectors, inverse_psd, t, w):
+    """4 Re sum_c int v_a,c v_b,c^* / S_c df per source and mode: (..., n_vec, n_vec).
+
+    ``vectors`` (..., n_vec, 3, n_f) are complex amplitudes sharing one phase,
+    so the product is smooth; splined and integrated as in ``_diagonal_kernel``.
+    """
+    n_vec, n_f = vectors.shape[-3], vectors.shape[-1]
+    flat = vectors.reshape(*vectors.shape[:-3], n_vec * 3, n_f)
+    flat = jnp.moveaxis(flat, -2, -1)  # (..., n_f, n_vec * 3)
+    y = jnp.concatenate([flat.real, flat.imag], axis=-1)
+    values = _spline_on_nodes(frequencies, y, t)  # (..., n_f - 1, n_t, 2 k)
+    k = n_vec * 3
+    z = (values[..., :k] + 1j * values[..., k:]).reshape(*values.shape[:-1], n_vec, 3)
+    h = jnp.diff(frequencies, axis=-1)
+    weight = inverse_psd * (h[..., :, None] * w)[..., None]  # (..., n_f - 1, n_t, 3)
+    gram = jnp.einsum("...itac,...itbc,...itc->...ab", z, jnp.conj(z), weight)
+    return 4 * gram.real
+
+
 _X, _W = np.polynomial.legendre.leggauss(_N_GAUSS)
 _GAUSS = ((_X + 1) / 2, _W / 2)
 
@@ -380,23 +412,43 @@ def _filon_linear(p0, p1, b0, b1):
     return np.exp(1j * p0) * (b0 * e0 + (b1 - b0) * e1)
 
 
-def _cross_snr2(frequencies, camp, phase, time, noise, channels):
-    """Cross terms 2 Re sum_c 4 int h_j,c h_k,c^* / S_c df, all pairs j < k.
+def _filon_node_weights(phase, width):
+    """Weights c_n with sum_n c_n b_n = int b exp(i phase) over a piecewise-linear grid.
 
-    Arrays of one source: ``frequencies``, ``phase``, ``time`` (n_modes, n_f),
-    ``camp`` (n_modes, 3, n_f). ``h_j h_k^* / S = B(f) exp(i (phase_j -
-    phase_k))`` with B smooth; on each sub-interval B and the phase difference
-    are taken linear and the product is integrated exactly (Filon), so the step
-    only resolves the curvature of the phase difference, 2 pi d(t_j - t_k)/df,
-    not its oscillation.
+    ``phase`` at the nodes (n,), ``width`` of the intervals (n - 1,); b and the
+    phase are linear in each interval (see :func:`_filon_linear`).
+    """
+    zero, one = np.zeros(width.size), np.ones(width.size)
+    start = _filon_linear(phase[:-1], phase[1:], one, zero) * width
+    end = _filon_linear(phase[:-1], phase[1:], zero, one) * width
+    weights = np.zeros(phase.size, dtype=complex)
+    weights[:-1] += start
+    weights[1:] += end
+    return weights
+
+
+def _cross_gram(frequencies, vectors, phase, time, noise, channels):
+    """Mode cross terms of the Gram matrix of per-mode vectors, one source.
+
+    ``vectors`` (n_modes, n_vec, 3, n_f) are complex amplitudes ``v_j,a`` of
+    signals ``sum_j v_j,a exp(i phase_j)`` on the modes' grids ``frequencies``
+    (n_modes, n_f); ``time`` (n_modes, n_f) is t_j(f). Returns the (n_vec, n_vec)
+    sum over mode pairs j < k of ``4 Re sum_c int (v_j,a v_k,b^* exp(i (phase_j -
+    phase_k)) + (j <-> k)) / S_c df``. On each sub-interval the smooth factor
+    and the phase difference are taken linear and the product is integrated
+    exactly (Filon), so the step only resolves the curvature of the phase
+    difference, 2 pi d(t_j - t_k)/df, not its oscillation.
     """
     f = frequencies
+    n_modes, n_vec = vectors.shape[:2]
+    flat = vectors.reshape(n_modes, n_vec * 3, -1)
     splines = [
-        CubicSpline(f[m], np.vstack([camp[m].real, camp[m].imag, phase[m]]).T)
-        for m in range(f.shape[0])
+        CubicSpline(f[m], np.vstack([flat[m].real, flat[m].imag, phase[m]]).T)
+        for m in range(n_modes)
     ]
-    total = 0.0
-    for j, k in combinations(range(f.shape[0]), 2):
+    k3 = n_vec * 3
+    total = np.zeros((n_vec, n_vec))
+    for j, k in combinations(range(n_modes), 2):
         lo, hi = max(f[j, 0], f[k, 0]), min(f[j, -1], f[k, -1])
         if hi <= lo:
             continue
@@ -413,15 +465,26 @@ def _cross_snr2(frequencies, camp, phase, time, noise, channels):
         fine = np.append(fine, hi)
 
         values_j, values_k = splines[j](fine), splines[k](fine)
-        camp_j = values_j[:, :3] + 1j * values_j[:, 3:6]
-        camp_k = values_k[:, :3] + 1j * values_k[:, 3:6]
-        amplitude = np.sum(
-            camp_j * np.conj(camp_k) * _inverse_psd(noise, fine, channels), axis=-1
-        )
-        dphase = values_j[:, 6] - values_k[:, 6]
-        pieces = _filon_linear(dphase[:-1], dphase[1:], amplitude[:-1], amplitude[1:])
-        total += 8 * float(np.sum(np.diff(fine) * pieces).real)
+        v_j = (values_j[:, :k3] + 1j * values_j[:, k3 : 2 * k3]).reshape(-1, n_vec, 3)
+        v_k = (values_k[:, :k3] + 1j * values_k[:, k3 : 2 * k3]).reshape(-1, n_vec, 3)
+        # the rule is linear in the smooth factor: fold it into weights per node
+        dphase = values_j[:, -1] - values_k[:, -1]
+        node_weight = _filon_node_weights(dphase, np.diff(fine))
+        weight = _inverse_psd(noise, fine, channels) * node_weight[:, None]
+        left = np.moveaxis(v_j * weight[:, None, :], 1, 0).reshape(n_vec, -1)
+        integral = left @ np.moveaxis(np.conj(v_k), 1, 0).reshape(n_vec, -1).T
+        total += 4 * (integral + integral.T).real
     return total
+
+
+def _cross_snr2(frequencies, camp, phase, time, noise, channels):
+    """Cross terms 2 Re sum_c 4 int h_j,c h_k,c^* / S_c df, all pairs j < k.
+
+    Arrays of one source: ``frequencies``, ``phase``, ``time`` (n_modes, n_f),
+    ``camp`` (n_modes, 3, n_f); see :func:`_cross_gram`.
+    """
+    return float(_cross_gram(frequencies, camp[:, None], phase, time, noise,
+                             channels)[0, 0])  # fmt: skip
 
 
 def signal_snr(
