@@ -9,6 +9,13 @@ Python loop; simfer runs :func:`simfer.inference.mbhb_snr.mbhb_snr` on the
 whole batch. Times are wall-clock per source, after a warm-up that compiles the
 JAX kernels for the shapes used.
 
+(c) Fisher matrices over the 11 parameters (masses, spins, t_c, phase,
+distance, angles) for ``--n-fisher`` sources of the batch: simfer's
+:func:`simfer.inference.mbhb_fisher.mbhb_fisher` on the batch against lisabeta's
+``fisher_covariance_smbh`` in a loop, with its default steps, and the largest
+relative difference of the 1-sigma errors against lisabeta at 1/100 or 1/1000 of
+its default steps (where its one-sided differences have converged).
+
 Usage::
 
     python benchmarks/bench_mbhb.py [--n-batch 1000] [--repeats 20] [--t-obs 1]
@@ -24,6 +31,7 @@ import astropy.units as u
 import lal
 import numpy as np
 
+from simfer.inference.mbhb_fisher import mbhb_fisher
 from simfer.inference.mbhb_snr import MBHBTDISignal, mbhb_snr, signal_snr
 from simfer.sims.lisa_response import tdi_response
 from simfer.sims.lisa_tdi_noise import LisaTdiNoise
@@ -92,6 +100,74 @@ def lisabeta_snr(params, t_obs_yr):
     )
 
 
+LISABETA_FISHER_ORDER = ("M", "q", "chi1", "chi2", "Deltat", "dist", "inc", "phi",
+                         "lambda", "beta", "psi")  # fmt: skip
+
+
+def lisabeta_fisher_errors(params, t_obs_yr, step_factor):
+    """1-sigma errors of lisabeta's Fisher matrix in its parameters, per source."""
+    import lisabeta.lisa.lisa_fisher as lisa_fisher
+    from lisabeta.lisa import pyLISAnoise
+
+    noise = pyLISAnoise.LISAnoiseSciRDv1 | {"WDbackground": False}
+    out = []
+    for p in params:
+        p = p | {"M": p["m1"] + p["m2"], "q": p["m1"] / p["m2"]}
+        steps = {
+            k: v * step_factor
+            for k, v in lisa_fisher.get_default_steps_smbh(p["M"]).items()
+        }
+        cov = lisa_fisher.fisher_covariance_smbh(
+            p, steps=steps, list_params=list(LISABETA_FISHER_ORDER),
+            approximant="IMRPhenomD", modes=[(2, 2)], timetomerger_max=t_obs_yr,
+            Mfmax_model=0.2, TDIrescaled=True, LISAnoise=noise,
+        )["cov"]  # fmt: skip
+        out.append(np.sqrt(np.diag(cov)))
+    return np.array(out)
+
+
+def simfer_fisher_in_lisabeta_parameters(result, params):
+    """Our errors mapped to lisabeta's (M, m1/m2, ..., D_L in Mpc) by the Jacobian."""
+    out = []
+    names = list(result.parameter_names)
+    ours = {"chi1": "chi1", "chi2": "chi2", "Deltat": "t_c", "dist": "log_distance",
+            "inc": "inclination", "phi": "phase", "lambda": "ecliptic_longitude",
+            "beta": "ecliptic_latitude", "psi": "polarization"}  # fmt: skip
+    for i, p in enumerate(params):
+        q, total = p["m2"] / p["m1"], p["m1"] + p["m2"]
+        jac = np.zeros((11, 11))
+        jac[0, 0], jac[0, 1] = total, total * (-0.6 * (1 - q) / (q * (1 + q)))
+        jac[1, 1] = -1 / q**2
+        for row, name in enumerate(LISABETA_FISHER_ORDER[2:], start=2):
+            jac[row, names.index(ours[name])] = p["dist"] if name == "dist" else 1.0
+        out.append(np.sqrt(np.diag(jac @ result.covariance[i] @ jac.T)))
+    return np.array(out)
+
+
+def fisher_comparison(sources, t_obs, t_obs_yr, noise):
+    """Times (s/src) of simfer and lisabeta Fisher matrices, and their agreement."""
+    options = dict(t_obs=t_obs, noise=noise, channels="AET")
+    mbhb_fisher(sources, **options)  # compile
+    start = time.perf_counter()
+    result = mbhb_fisher(sources, **options)
+    ours = (time.perf_counter() - start) / len(sources)
+    params = lisabeta_params(sources)
+    start = time.perf_counter()
+    default = lisabeta_fisher_errors(params, t_obs_yr, 1.0)
+    theirs = (time.perf_counter() - start) / len(sources)
+    mapped = simfer_fisher_in_lisabeta_parameters(result, params)
+    # lisabeta's one-sided differences converge at different steps for
+    # different sources: compare with the closer of steps / 100 and / 1000
+    deviations = [
+        np.abs(mapped / lisabeta_fisher_errors(params, t_obs_yr, f) - 1).max(axis=1)
+        for f in (0.01, 0.001)
+    ]
+    default_deviation = np.abs(
+        default / lisabeta_fisher_errors(params, t_obs_yr, 0.001) - 1
+    ).max(axis=1)
+    return ours, theirs, np.minimum(*deviations), default_deviation
+
+
 def staged(sources, t_obs, noise, n_grid):
     """The pipeline of mbhb_snr step by step; returns SNRs and stage times (s)."""
     t = [time.perf_counter()]
@@ -119,6 +195,7 @@ def main():
     parser.add_argument("--t-obs", type=float, default=1.0, help="years")
     parser.add_argument("--n-grid", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--n-fisher", type=int, default=20)
     args = parser.parse_args()
 
     t_obs = (args.t_obs * u.yr).to_value(u.s)
@@ -171,6 +248,20 @@ def main():
     print(f"  batch {per[0]:>21.3f}{per[1]:>10.3f}{per[2]:>6.3f}")
     print(f"SNR |simfer/lisabeta - 1| over the batch: median {np.median(rel):.2e}, "
           f"max {rel.max():.2e}")  # fmt: skip
+
+    # (c) Fisher matrices, 11 parameters
+    fisher_sources = subset(batch, slice(0, args.n_fisher))
+    ours_f, theirs_f, dev, dev_default = fisher_comparison(
+        fisher_sources, t_obs, args.t_obs, noise
+    )
+    print(f"Fisher, {len(fisher_sources)} sources, 11 parameters")
+    print(f"{'':<22}{ours_f * ms:>15.3f}{theirs_f * ms:>17.3f}"
+          f"{ours_f / theirs_f:>8.3f}")  # fmt: skip
+    print(
+        "  max |sigma / sigma_lisabeta(small steps) - 1| per source: simfer median "
+        f"{np.median(dev):.1e} max {dev.max():.1e}; lisabeta default steps "
+        f"median {np.median(dev_default):.1e} max {dev_default.max():.1e}"
+    )
 
 
 if __name__ == "__main__":

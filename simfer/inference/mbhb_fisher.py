@@ -76,6 +76,7 @@ from simfer.inference.mbhb_snr import (
     _inverse_psd,
     _seconds_or_none,
     _signal_grid,
+    _truncate_above,
 )
 from simfer.sims.lisa_response import tdi_response
 from simfer.sims.lisa_tdi_noise import LisaTdiNoise
@@ -469,6 +470,13 @@ def mbhb_fisher(
     step_table = _default_steps(frame, grid)
     for name, value in user_steps.items():
         step_table[name] = np.full(len(sources), value)
+    # a mass step lowers the model's end frequency: end the grid below it
+    q = sources.mass_ratio
+    log_mass_step = step_table["log_chirp_mass"] * ("log_chirp_mass" in free) + (
+        step_table["mass_ratio"] * 0.6 * (1 - q) / (q * (1 + q))
+    ) * ("mass_ratio" in free)
+    margin = np.maximum(_END_MARGIN, 2 * log_mass_step)
+    grid = _truncate_above(grid, f_top * (1 - margin) / (1 - _END_MARGIN))
 
     stencils = [
         {name: _stencil(name, fiducial[name][i], step_table[name][i])
