@@ -54,8 +54,11 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, replace
+from functools import partial
 
 import astropy.units as u
+import jax
+import jax.numpy as jnp
 import numpy as np
 from astropy.cosmology import Planck18
 from astropy.table import QTable
@@ -135,6 +138,7 @@ _EXTRINSIC_STEPS = {"t_c": 1e-2, "phase": 1e-4, "inclination": 1e-4,
 _END_MARGIN = 1e-3  # grid ends this fraction below the model's end frequency
 _STEP_ERROR_TOLERANCE = 1e-2  # warn above this relative error change
 _CHI_MAX = 0.999  # spins are stepped one-sided beyond this
+_DERIVATIVES = ("finite_difference", "autodiff")
 _CHUNK = 32  # sources per batch of derivative evaluations (memory ~ 30 MB each)
 
 
@@ -386,6 +390,7 @@ def mbhb_fisher(
     t0: float | u.Quantity = 0.0,
     cosmology=Planck18,
     condition_threshold: float = DEFAULT_CONDITION_THRESHOLD,
+    derivatives: str = "finite_difference",
 ) -> MBHBFisher:
     """Fisher matrices and parameter errors of a batch of MBHBs for LISA.
 
@@ -411,6 +416,11 @@ def mbhb_fisher(
         As in :func:`simfer.inference.mbhb_snr.mbhb_tdi_signal`.
     condition_threshold : float
         Condition number above which IllConditionedFisherWarning is issued.
+    derivatives : {"finite_difference", "autodiff"}
+        ``"autodiff"``: exact derivatives by ``jax.jacfwd`` through ripple's
+        JAX IMRPhenomD (:mod:`simfer.sims.mbhb_waveforms_jax`) and the JAX
+        response, on the same fixed grid; IMRPhenomD (2,2) only, q < 1, and a
+        few seconds of compilation per batch shape. ``step_error`` is then 0.
 
     Returns
     -------
@@ -460,6 +470,22 @@ def mbhb_fisher(
         raise ValueError(
             f"approximant must be one of {sorted(APPROXIMANTS)}, got {approximant!r}"
         )
+    if derivatives not in _DERIVATIVES:
+        raise ValueError(
+            f"derivatives must be one of {_DERIVATIVES}, got {derivatives!r}"
+        )
+    if derivatives == "autodiff":
+        if approximant != "IMRPhenomD" or modes not in (None, [(2, 2)], ((2, 2),)):
+            raise ValueError(
+                "derivatives='autodiff' needs approximant='IMRPhenomD' with the "
+                f"(2, 2) mode only, got {approximant!r} with modes {modes}"
+            )
+        if np.any(sources.mass_ratio >= 1):
+            raise ValueError(
+                "derivatives='autodiff' needs mass ratios q < 1 (the JAX "
+                "IMRPhenomD's mass derivatives diverge at q = 1); use "
+                "finite differences"
+            )
 
     frame = detector_frame(sources, cosmology)
     fiducial = _fiducial(sources, frame, cosmology)
@@ -486,10 +512,15 @@ def mbhb_fisher(
     parts = []
     for lo in range(0, len(sources), _CHUNK):  # bounded memory for large batches
         chunk = slice(lo, lo + _CHUNK)
+        values = {name: value[chunk] for name, value in fiducial.items()}
+        if derivatives == "autodiff":
+            parts.append(
+                _autodiff_matrices(values, grid[chunk], free, noise, channels, t_orbit)
+            )
+            continue
         parts.append(_fisher_matrices(
-            {name: value[chunk] for name, value in fiducial.items()},
-            sources.redshift[chunk], grid[chunk], free, stencils[chunk], noise,
-            channels, approximant, modes, t_orbit, cosmology,
+            values, sources.redshift[chunk], grid[chunk], free, stencils[chunk],
+            noise, channels, approximant, modes, t_orbit, cosmology,
         ))  # fmt: skip
     gram, fisher_refined, fisher_check = (
         np.concatenate(p) for p in zip(*parts, strict=True)
@@ -672,6 +703,57 @@ def _fisher_matrices(fiducial, redshift, grid, free, stencils, noise, channels,
     refined = gram[:, 1 : 1 + k, 1 : 1 + k]
     check = gram[:, 1 + k :, 1 + k :]
     return gram[:, 0, 0], refined, check
+
+
+def _autodiff_matrices(fiducial, grid, free, noise, channels, t_orbit):
+    """As :func:`_fisher_matrices`, derivatives by jax.jacfwd (IMRPhenomD 22)."""
+    # imported here (ripplegw is optional), before tracing: ripple builds JAX
+    # tables at import time, which must not happen inside the jitted kernel
+    import simfer.sims.mbhb_waveforms_jax  # noqa: F401
+
+    theta = np.stack([fiducial[name] for name in _NAMES], axis=-1)  # (n, 11)
+    options = ("AET", int(noise.generation), "full", True, float(noise.arm_length))
+    camp, jacobian = _autodiff_kernel(theta, grid, float(t_orbit), options)
+    index = [_NAMES.index(name) for name in free]
+    derivatives = np.moveaxis(np.asarray(jacobian)[..., index], -1, 1)  # (n, k, 3, f)
+    camp = np.asarray(camp)[:, None]  # (n, 1, 3, n_f)
+    vectors = np.concatenate([camp, derivatives], axis=1)[:, None]  # one mode
+    t, w = _gauss_nodes()
+    nodes = grid[:, None, :-1, None] + np.diff(grid, axis=-1)[:, None, :, None] * t
+    inverse_psd = _inverse_psd(noise, nodes, CHANNELS[channels])
+    gram = np.asarray(_gram_kernel(grid[:, None], vectors, inverse_psd, t, w))[:, 0]
+    fisher = gram[:, 1:, 1:]
+    return gram[:, 0, 0], fisher, fisher
+
+
+@partial(jax.jit, static_argnames=("options",))
+def _autodiff_kernel(theta, grid, t_orbit, options):
+    """Fiducial A, E, T amplitudes (n, 3, n_f) and d/d theta (n, 3, n_f, 11)."""
+    from simfer.sims.lisa_response import _transfer_core
+    from simfer.sims.mbhb_waveforms_jax import phenomd_22_amplitude_phase
+
+    def signal(parameters, f):
+        log_mc, q, chi1, chi2, t_c, phase, log_d, inc, lon, lat, psi = parameters
+        m1 = jnp.exp(log_mc) * (1 + q) ** 0.2 * q**-0.6
+        amplitude, phi, time = phenomd_22_amplitude_phase(
+            f, m1, q * m1, chi1, chi2, jnp.exp(log_d), t_c
+        )
+        angles = jnp.stack([inc, phase, lon, lat, psi, t_orbit])
+        channels, doppler = _transfer_core(
+            f[None], (time + t_orbit)[None], angles, ((2, 2),), options
+        )
+        return jnp.stack([amplitude * c[0] for c in channels]), phi + doppler[0]
+
+    def one(parameters, f):
+        camp0, phase0 = signal(parameters, f)
+
+        def relative(p):  # the signal over the fiducial's phase: smooth in f
+            camp, phase = signal(p, f)
+            return camp * jnp.exp(1j * (phase - phase0))
+
+        return camp0, jax.jacfwd(relative)(parameters)
+
+    return jax.vmap(one)(theta, grid)
 
 
 def _combine(weights, values):

@@ -25,6 +25,9 @@ Convention of the returned modes (identical to lisabeta's ``wftdi[lm]['amp']``,
   ``phase_22(f_ref) = 2 pi f_ref t_c`` (``f_ref = f_peak`` by default), i.e. the
   waveform is aligned with ``t_22(f_peak) = 0`` and ``phase_22(f_ref) = 0``,
   then shifted by ``t_c`` as ``phase_lm += 2 pi f t_c``, as lisabeta does.
+  The phase equality holds modulo 2 pi: the unwrapped phase starts from the
+  wrapped argument at the first grid point (a constant 2 pi k, irrelevant for
+  the signal; :mod:`simfer.sims.mbhb_waveforms_jax` meets it exactly).
 * Amplitudes in 1/Hz (Fourier-domain strain), frequencies in Hz, times in s,
   all in the detector (SSB) frame.
 
