@@ -16,6 +16,9 @@ distance, angles) for ``--n-fisher`` sources of the batch: simfer's
 relative difference of the 1-sigma errors against lisabeta at 1/100 or 1/1000 of
 its default steps (where its one-sided differences have converged).
 
+(b') repeats (a) and (b) with ``waveform_backend="jax"`` (IMRPhenomD from
+ripple's JAX port, vectorised over the batch).
+
 Usage::
 
     python benchmarks/bench_mbhb.py [--n-batch 1000] [--repeats 20] [--t-obs 1]
@@ -232,6 +235,20 @@ def main():
     theirs_batch = (time.perf_counter() - start) / len(batch)
     rel = np.abs(rho / rho_ref - 1)
 
+    # (b') the same with IMRPhenomD from the vectorised JAX port (ripple)
+    jax_options = options | {"waveform_backend": "jax"}
+    mbhb_snr(one, **jax_options)
+    jax_single = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        mbhb_snr(one, **jax_options)
+        jax_single.append(time.perf_counter() - start)
+    mbhb_snr(batch, **jax_options)  # compile for this batch shape
+    start = time.perf_counter()
+    rho_jax = mbhb_snr(batch, **jax_options)
+    jax_batch = (time.perf_counter() - start) / len(batch)
+    rel_jax = np.abs(rho_jax / rho_ref - 1)
+
     ms = 1e3
     print(f"IMRPhenomD 22, t_obs = {args.t_obs} yr, n_grid = {args.n_grid}, "
           f"A+E+T, SciRDv1 (no foreground), seed {args.seed}")  # fmt: skip
@@ -239,6 +256,8 @@ def main():
     for name, (a, b) in (
         ("single (median)", single),
         (f"batch of {len(batch)}", (ours_batch, theirs_batch)),
+        ("single, JAX waveform", (statistics.median(jax_single), single[1])),
+        ("batch, JAX waveform", (jax_batch, theirs_batch)),
     ):
         print(f"{name:<22}{a * ms:>15.3f}{b * ms:>17.3f}{a / b:>8.2f}")
     print("simfer stages, ms/src  waveform  response  SNR")
@@ -248,6 +267,8 @@ def main():
     print(f"  batch {per[0]:>21.3f}{per[1]:>10.3f}{per[2]:>6.3f}")
     print(f"SNR |simfer/lisabeta - 1| over the batch: median {np.median(rel):.2e}, "
           f"max {rel.max():.2e}")  # fmt: skip
+    print(f"  with the JAX waveform: median {np.median(rel_jax):.2e}, "
+          f"max {rel_jax.max():.2e}")  # fmt: skip
 
     # (c) Fisher matrices, 11 parameters
     fisher_sources = subset(batch, slice(0, args.n_fisher))

@@ -73,6 +73,7 @@ logger = logging.getLogger(__name__)
 #: Channel selections accepted by the SNR functions and their indices in A, E, T.
 CHANNELS = {"AE": (0, 1), "AET": (0, 1, 2)}
 _METHODS = ("sparse", "grid")
+_WAVEFORM_BACKENDS = ("lalsimulation", "jax")
 _N_GAUSS = 5  # Gauss-Legendre nodes per sparse interval (exact to degree 9)
 _GRID_CHUNK = 1 << 17  # data-grid frequencies interpolated at once (memory bound)
 _FILON_PHASE_TOL = 0.01  # rad, max neglected curvature of the mode phase difference
@@ -220,6 +221,7 @@ def mbhb_tdi_signal(
     t0: float | u.Quantity = 0.0,
     approximation: str = "full",
     cosmology=Planck18,
+    waveform_backend: str = "lalsimulation",
 ) -> MBHBTDISignal:
     """Sparse LISA A, E, T response of each mode of each source.
 
@@ -247,6 +249,11 @@ def mbhb_tdi_signal(
         Response transfer functions.
     cosmology : astropy.cosmology.FLRW
         For redshifted masses and luminosity distances.
+    waveform_backend : {"lalsimulation", "jax"}
+        ``"jax"``: IMRPhenomD's (2,2) mode from the vectorised JAX port
+        (:func:`simfer.sims.mbhb_waveforms_jax.phenomd_22_mode`, equal to
+        lalsimulation to ~1e-13 in amplitude and ~1e-7 rad in phase), about 8x
+        faster on batches; IMRPhenomD and the (2,2) mode only.
 
     Returns
     -------
@@ -272,12 +279,29 @@ def mbhb_tdi_signal(
     if f_high <= f_low:
         raise ValueError(f"f_max ({f_high:g} Hz) must exceed f_min ({f_low:g} Hz)")
     t_orbit = float(np.asarray(as_si(t0, u.s, "t0")))
+    if waveform_backend not in _WAVEFORM_BACKENDS:
+        raise ValueError(
+            f"waveform_backend must be one of {_WAVEFORM_BACKENDS}, "
+            f"got {waveform_backend!r}"
+        )
+    if waveform_backend == "jax" and (
+        approximant != "IMRPhenomD" or modes not in (None, [(2, 2)], ((2, 2),))
+    ):
+        raise ValueError(
+            "waveform_backend='jax' provides IMRPhenomD's (2, 2) mode only, got "
+            f"approximant {approximant!r} with modes {modes}"
+        )
 
     frame = detector_frame(sources, cosmology)
     grid = _signal_grid(sources, frame, approximant, n_grid, f_low, f_high, tau)
-    waveform = mode_amplitude_phase(
-        sources, grid, approximant=approximant, modes=modes, cosmology=cosmology
-    )
+    if waveform_backend == "jax":
+        from simfer.sims.mbhb_waveforms_jax import phenomd_22_mode
+
+        waveform = {(2, 2): phenomd_22_mode(sources, grid, cosmology)}
+    else:
+        waveform = mode_amplitude_phase(
+            sources, grid, approximant=approximant, modes=modes, cosmology=cosmology
+        )
     mode_list = tuple(waveform)
 
     def stack(name):
@@ -579,7 +603,8 @@ def mbhb_snr(
         the common zeros of signal and noise at f = k c / (2 L).
     **signal_options
         ``approximant``, ``modes``, ``t_obs``, ``f_min``, ``f_max``, ``n_grid``,
-        ``t0``, ``approximation``, ``cosmology`` of :func:`mbhb_tdi_signal`.
+        ``t0``, ``approximation``, ``cosmology``, ``waveform_backend`` of
+        :func:`mbhb_tdi_signal`.
 
     Returns
     -------
