@@ -16,8 +16,11 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "plot_characteristic_strain",
+    "plot_errors_vs_redshift",
+    "plot_fisher_ellipses",
     "plot_histograms",
     "plot_magnitude_period",
+    "plot_signal_and_noise",
     "plot_sky_map",
 ]
 
@@ -259,4 +262,214 @@ def plot_magnitude_period(
         axes.legend(fontsize=7, markerscale=2, loc="lower right")
     if title:
         axes.set_title(title)
+    return figure
+
+
+def plot_signal_and_noise(
+    frequency: np.ndarray,
+    signals: Mapping[str, np.ndarray],
+    noise_frequency: np.ndarray,
+    noises: Mapping[str, np.ndarray],
+    *,
+    ylabel: str = "characteristic strain",
+    title: str = "",
+) -> Figure:
+    """Signal spectra over noise curves, log-log.
+
+    With signals drawn as ``2 f |h(f)|`` and noises as ``sqrt(f S(f))``, the
+    area between a signal and a noise curve shows where the SNR accumulates.
+
+    Parameters
+    ----------
+    frequency : array
+        Frequencies of the signals [Hz].
+    signals : mapping of str to array
+        Label -> signal curve on ``frequency``; zeros (outside the signal's
+        band) are not drawn.
+    noise_frequency : array
+        Frequencies of the noise curves [Hz].
+    noises : mapping of str to array
+        Label -> noise curve on ``noise_frequency``.
+    ylabel : str
+        Label of the vertical axis.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    figure = Figure(figsize=(7.5, 5.0), layout="constrained")
+    axes = figure.subplots()
+    for label, curve in noises.items():
+        axes.loglog(noise_frequency, curve, color="0.3", lw=1.2, label=label)
+    styles = iter(("-", "--", ":", "-."))
+    for label, curve in signals.items():
+        curve = np.asarray(curve, dtype=float)
+        drawn = np.where(curve > 0, curve, np.nan)
+        axes.loglog(frequency, drawn, ls=next(styles, "-"), lw=1.2, label=label)
+    axes.set_xlim(np.min(noise_frequency), np.max(noise_frequency))
+    axes.set_xlabel("frequency [Hz]")
+    axes.set_ylabel(ylabel)
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend(loc="upper right", fontsize=8)
+    if title:
+        axes.set_title(title, fontsize=9)
+    return figure
+
+
+def plot_fisher_ellipses(
+    covariance: np.ndarray,
+    names: Sequence[str],
+    *,
+    labels: Sequence[str] | None = None,
+    levels: Sequence[float] = (0.6827, 0.9545),
+    title: str = "",
+) -> Figure:
+    """Corner plot of a Gaussian: error ellipses below the diagonal, marginals on it.
+
+    Axes show deviations from the fiducial values. Each pair of parameters gets
+    the ellipses holding ``levels`` of the two-dimensional Gaussian of its 2x2
+    covariance block (by default 68.3 % and 95.4 %, the two-dimensional "1 and
+    2 sigma" regions, at Mahalanobis radii sqrt(-2 ln(1 - level))); the
+    diagonal shows each marginal Gaussian.
+
+    Parameters
+    ----------
+    covariance : array, shape (k, k)
+        Covariance matrix, finite and positive definite.
+    names : sequence of str
+        The k parameter names (used as labels unless ``labels`` is given).
+    labels : sequence of str, optional
+        Axis labels, one per parameter.
+    levels : sequence of float
+        Probability contents of the ellipses, each in (0, 1).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    covariance = np.asarray(covariance, dtype=float)
+    k = len(names)
+    labels = list(names) if labels is None else list(labels)
+    sigma = np.sqrt(np.diag(covariance))
+    size = min(1.9 * k + 0.8, 16.0)
+    figure = Figure(figsize=(size, size), layout="constrained")
+    axes = figure.subplots(k, k, squeeze=False)
+    angle = np.linspace(0.0, 2 * np.pi, 200)
+    circle = np.stack([np.cos(angle), np.sin(angle)])
+    colours = ("tab:blue", "tab:cyan", "tab:gray")
+    for i in range(k):
+        for j in range(k):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            ax.set_xlim(-3.2 * sigma[j], 3.2 * sigma[j])
+            ax.ticklabel_format(style="sci", scilimits=(-2, 3), axis="both")
+            ax.tick_params(labelsize=6)
+            ax.xaxis.get_offset_text().set_fontsize(6)
+            ax.yaxis.get_offset_text().set_fontsize(6)
+            if i == j:
+                x = np.linspace(-3.2 * sigma[i], 3.2 * sigma[i], 200)
+                ax.plot(x, np.exp(-0.5 * (x / sigma[i]) ** 2), color="tab:blue")
+                ax.set_ylim(0, 1.1)
+                ax.tick_params(left=False, labelleft=False)
+                ax.set_title(f"σ = {sigma[i]:.3g}", fontsize=7)
+            else:
+                block = covariance[np.ix_([j, i], [j, i])]
+                values, vectors = np.linalg.eigh(block)
+                shape = vectors @ (np.sqrt(np.maximum(values, 0.0))[:, None] * circle)
+                for level, colour in zip(
+                    sorted(levels, reverse=True), colours, strict=False
+                ):
+                    radius = np.sqrt(-2 * np.log(1 - level))
+                    ax.fill(*(radius * shape), color=colour, alpha=0.35, lw=0)
+                    ax.plot(*(radius * shape), color=colour, lw=0.8)
+                ax.set_ylim(-3.2 * sigma[i], 3.2 * sigma[i])
+                if j == 0:
+                    ax.set_ylabel(labels[i], fontsize=8)
+                else:
+                    ax.tick_params(labelleft=False)
+                    ax.yaxis.get_offset_text().set_visible(False)
+            if i == k - 1:
+                ax.set_xlabel(labels[j], fontsize=8)
+            else:
+                ax.tick_params(labelbottom=False)
+                ax.xaxis.get_offset_text().set_visible(False)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return figure
+
+
+def plot_errors_vs_redshift(
+    redshift: np.ndarray,
+    panels: Mapping[str, np.ndarray],
+    *,
+    group: np.ndarray | None = None,
+    group_label: str = "",
+    max_lines: int = 10,
+    title: str = "",
+) -> Figure:
+    """Errors against redshift, one panel per quantity, log scale.
+
+    Parameters
+    ----------
+    redshift : array, shape (n,)
+        Redshift of each source.
+    panels : mapping of str to array
+        Panel label -> positive values per source (e.g. fractional errors).
+    group : array, shape (n,), optional
+        Values that group the sources into lines (e.g. total masses): one line
+        per distinct value, through its sources in order of redshift. With more
+        than ``max_lines`` distinct values the sources are drawn as points
+        coloured by log10 of the group value instead.
+    group_label : str
+        Name of the grouping value, in the legend or colour bar.
+    max_lines : int
+        Largest number of lines drawn.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    redshift = np.asarray(redshift, dtype=float)
+    group = np.zeros(redshift.shape) if group is None else np.asarray(group, float)
+    distinct = np.unique(group)
+    n_panels = len(panels)
+    figure = Figure(figsize=(4.0 * n_panels, 3.6), layout="constrained")
+    axes = figure.subplots(1, n_panels, squeeze=False)[0]
+    for ax, (label, values) in zip(axes, panels.items(), strict=True):
+        values = np.asarray(values, dtype=float)
+        drawn = np.where(values > 0, values, np.nan)
+        ax.set_xlabel("redshift")
+        ax.set_ylabel(label)
+        if not np.any(np.isfinite(drawn)):  # e.g. a parameter held fixed
+            ax.text(0.5, 0.5, "no positive values", ha="center",
+                    transform=ax.transAxes)  # fmt: skip
+            continue
+        if distinct.size <= max_lines:
+            for value in distinct:
+                members = np.flatnonzero(group == value)
+                members = members[np.argsort(redshift[members])]
+                ax.plot(
+                    redshift[members], drawn[members], marker="o", ms=3,
+                    label=f"{group_label} = {value:.3g}" if group_label else None,
+                )  # fmt: skip
+            if group_label:
+                ax.legend(fontsize=7)
+        else:
+            points = ax.scatter(
+                redshift, drawn, c=np.log10(group), s=6, cmap="viridis",
+                rasterized=True,
+            )  # fmt: skip
+            figure.colorbar(points, ax=ax, label=f"log10 {group_label}".strip())
+        ax.set_yscale("log")
+        ax.grid(True, which="major", alpha=0.3)
+    if title:
+        figure.suptitle(title, fontsize=10)
     return figure

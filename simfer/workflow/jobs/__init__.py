@@ -68,6 +68,8 @@ JOB_DESCRIPTIONS = {
     "dwd_galaxy": "Galactic double white dwarfs (COSMIC + McMillan 2017) detected "
     "by LISA, TianQin and both, with Fisher errors; the eclipsing ones Gaia and "
     "Rubin find",
+    "mbhb_fisher": "LISA Fisher forecasts (SNR, parameter errors, sky areas) for "
+    "massive black-hole binaries: a list, a mass-redshift grid or a population",
 }
 
 
