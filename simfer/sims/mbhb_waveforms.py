@@ -298,25 +298,54 @@ def _phase_derivative(arg, f, eps):
     return (hi - lo) / (2 * eps * f)
 
 
-def _unwrapped_phase(h, f, eps):
-    """Phase, d phase/df and amplitude from values h[:, 0..2] at f(1 -+ eps).
+def _unwrap_steps(h, f, eps):
+    """Argument increments between grid points and their wrapped residuals.
 
     The increment between grid points is the integral of a cubic spline of
-    f d phase/df in ln f, corrected by the wrapped difference of the arguments.
+    f d phase/df in ln f, corrected by the wrapped difference of the arguments
+    (exact while the estimate is off by less than pi).
     """
     arg = np.angle(h)
     d1 = _phase_derivative(arg, f, eps)
     log_f = np.log(f)
     estimate = np.diff(CubicSpline(log_f, f * d1).antiderivative()(log_f))
     residual = _wrap(np.diff(arg[:, 1]) - estimate)
-    if np.any(np.abs(residual) > 1.0):
-        i = int(np.argmax(np.abs(residual)))
-        raise ValueError(
-            f"frequencies too sparse to unwrap the phase between {f[i]:.4g} and "
-            f"{f[i + 1]:.4g} Hz (residual {residual[i]:.2f} rad); use more points"
-        )
-    phase = arg[0, 1] + np.concatenate(([0.0], np.cumsum(estimate + residual)))
-    return phase, d1, np.abs(h[:, 1])
+    return arg, d1, estimate, residual
+
+
+def _unwrapped_phase(h, f, eps, evaluate=None, max_refinements=3):
+    """Phase, d phase/df and amplitude from values h[:, 0..2] at f(1 -+ eps).
+
+    Where the estimated increment misses the measured one by more than one
+    radian the grid is too coarse there (fast phase features such as the
+    mode mixing of IMRPhenomXHM's (3,2) ringdown): with ``evaluate(f_new)``
+    (values (n, 3) on the stencils of new frequencies) those intervals are
+    subdivided 8-fold, up to ``max_refinements`` times, and the phase unwrapped
+    through the extra points, which are then dropped. Otherwise, or if that
+    does not suffice, ValueError.
+    """
+    original = np.ones(f.size, dtype=bool)
+    for level in range(max_refinements + 1):
+        arg, d1, estimate, residual = _unwrap_steps(h, f, eps)
+        bad = np.flatnonzero(np.abs(residual) > 1.0)
+        if not bad.size:
+            phase = arg[0, 1] + np.concatenate(([0.0], np.cumsum(estimate + residual)))
+            return phase[original], d1[original], np.abs(h[original, 1])
+        if evaluate is None or level == max_refinements:
+            i = bad[0]
+            raise ValueError(
+                f"frequencies too sparse to unwrap the phase between {f[i]:.4g} and "
+                f"{f[i + 1]:.4g} Hz (residual {residual[i]:.2f} rad); use more points"
+            )
+        ratio = (f[bad + 1] / f[bad])[:, None] ** (np.arange(1, 8) / 8)
+        extra = (f[bad, None] * ratio).ravel()
+        extra_h, extra_eps = evaluate(extra)
+        order = np.argsort(np.concatenate([f, extra]), kind="stable")
+        f = np.concatenate([f, extra])[order]
+        h = np.concatenate([h, extra_h])[order]
+        eps = np.concatenate([eps, extra_eps])[order]
+        original = np.concatenate([original, np.zeros(extra.size, bool)])[order]
+    raise AssertionError("unreachable")
 
 
 def _check_frequencies(frequencies, n_sources):
@@ -491,16 +520,30 @@ def _one_source(i, sources, frame, f22, f_peak, f_ref, approximant, modes, scale
         time = np.zeros(f.size)
         amplitude = np.zeros(f.size)
         if n_in >= 2:
+
+            def evaluate(freqs, lm=lm):
+                widths = _stencil_widths(freqs, lm[1], mc_s)
+                stencil = freqs[:, None] * (1 + widths[:, None] * np.array([-1, 0, 1]))
+                flat, back = np.unique(stencil.ravel(), return_inverse=True)
+                extra = _lal_modes(
+                    approximant, flat, frame.m1[i], frame.m2[i], sources.chi1[i],
+                    sources.chi2[i], frame.luminosity_distance[i], f_ref, [lm],
+                )[lm]  # fmt: skip
+                return extra[back].reshape(-1, 3), widths
+
             phase[:n_in], d1, amplitude[:n_in] = _unwrapped_phase(
-                values[lm][:n_in], f[:n_in], eps[lm][:n_in]
+                values[lm][:n_in], f[:n_in], eps[lm][:n_in], evaluate
             )
             time[:n_in] = d1 / (2 * np.pi)
         # past the mode's end: zero amplitude, time held, phase continued linearly
         last = max(n_in - 1, 0)
         time[n_in:] = time[last]
         phase[n_in:] = phase[last] + 2 * np.pi * time[last] * (f[n_in:] - f[last])
-        # time shift plus the orbital rotation keeping phase_22(f_ref) = 0
-        phase += 2 * np.pi * dt * (f - lm[1] / 2 * f_ref) - lm[1] / 2 * phase_ref
+        # lisabeta's order: the orbital phase is set at f_ref first (rotation by
+        # -phase_ref / 2, i.e. -m phase_ref / 2 for mode m), then every mode is
+        # shifted by dt, the common factor exp(2 i pi dt (f - f_ref)) keeping
+        # phase_22(f_ref) = 0
+        phase += 2 * np.pi * dt * (f - f_ref) - lm[1] / 2 * phase_ref
         phase += 2 * np.pi * f * t_c
         time += dt + t_c
         for k, array in enumerate((f, amplitude, phase, time)):
