@@ -55,6 +55,7 @@ import math
 import warnings
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import NamedTuple
 
 import astropy.units as u
 import jax
@@ -602,6 +603,53 @@ def _warn(condition, threshold, step_error):
 def _fisher_matrices(fiducial, redshift, grid, free, stencils, noise, channels,
                      approximant, modes, t_orbit, cosmology):  # fmt: skip
     """SNR^2, Richardson and check Fisher matrices, (n,), (n, k, k), (n, k, k)."""
+    derivatives = _derivative_vectors(
+        fiducial, redshift, grid, free, stencils, noise, approximant, modes,
+        t_orbit, cosmology,
+    )  # fmt: skip
+    k = len(free)
+    gram = _gram_matrices(derivatives, noise, channels)
+    refined = gram[:, 1 : 1 + k, 1 : 1 + k]
+    check = gram[:, 1 + k :, 1 + k :]
+    return gram[:, 0, 0], refined, check
+
+
+class _Derivatives(NamedTuple):
+    """Fiducial signals and their derivatives, mode by mode, on fixed grids.
+
+    ``frequencies``, ``phase`` (fiducial, with the Doppler phase) and ``time``:
+    (n, n_modes, n_f); ``vectors`` (n, n_modes, 1 + 2 k, 3, n_f): the fiducial
+    A, E, T complex amplitudes, then the k Richardson-extrapolated derivatives,
+    then the k check derivatives, all relative to ``exp(i phase)``.
+    """
+
+    frequencies: NDArray
+    vectors: NDArray
+    phase: NDArray
+    time: NDArray
+
+
+def _gram_matrices(derivatives, noise, channels):
+    """Inner products of all the vectors of each source: (n, 1 + 2k, 1 + 2k)."""
+    chans = CHANNELS[channels]
+    t, w = _gauss_nodes()
+    f = derivatives.frequencies
+    nodes = f[..., :-1, None] + np.diff(f, axis=-1)[..., None] * t
+    inverse_psd = _inverse_psd(noise, nodes, chans)
+    gram = np.asarray(_gram_kernel(f, derivatives.vectors, inverse_psd, t, w))
+    gram = gram.sum(axis=1)
+    if f.shape[1] > 1:
+        for i in range(f.shape[0]):
+            gram[i] += _cross_gram(
+                f[i], derivatives.vectors[i], derivatives.phase[i],
+                derivatives.time[i], noise, chans,
+            )  # fmt: skip
+    return gram
+
+
+def _derivative_vectors(fiducial, redshift, grid, free, stencils, noise,
+                        approximant, modes, t_orbit, cosmology):  # fmt: skip
+    """Finite-difference derivative vectors of each source (:class:`_Derivatives`)."""
     n_src = len(redshift)
     # perturbed items: the fiducial (offset 0) then every stencil offset
     rows = []  # (source, name, offset)
@@ -685,24 +733,11 @@ def _fisher_matrices(fiducial, redshift, grid, free, stencils, noise, channels,
                 vectors[i, :, slot] = _combine(weights, relative)
         start = pos
 
-    chans = CHANNELS[channels]
-    t, w = _gauss_nodes()
-    frequencies = fields["frequency"][np.flatnonzero(name_of == "")]  # (n, modes, n_f)
-    nodes = frequencies[..., :-1, None] + np.diff(frequencies, axis=-1)[..., None] * t
-    inverse_psd = _inverse_psd(noise, nodes, chans)
-    gram = np.asarray(_gram_kernel(frequencies, vectors, inverse_psd, t, w)).sum(
-        axis=1
-    )  # (n, 1 + 2k, 1 + 2k)
-    if n_modes > 1:
-        base_rows = np.flatnonzero(name_of == "")
-        for i in range(n_src):
-            gram[i] += _cross_gram(
-                frequencies[i], vectors[i], phase[base_rows[i]],
-                fields["time"][base_rows[i]], noise, chans,
-            )  # fmt: skip
-    refined = gram[:, 1 : 1 + k, 1 : 1 + k]
-    check = gram[:, 1 + k :, 1 + k :]
-    return gram[:, 0, 0], refined, check
+    base_rows = np.flatnonzero(name_of == "")
+    return _Derivatives(
+        fields["frequency"][base_rows], vectors, phase[base_rows],
+        fields["time"][base_rows],
+    )  # fmt: skip
 
 
 def _autodiff_matrices(fiducial, grid, free, noise, channels, t_orbit):

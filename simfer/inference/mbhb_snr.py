@@ -453,6 +453,63 @@ def _filon_node_weights(phase, width):
     return weights
 
 
+class _ModeSpline:
+    """Cubic splines of a mode's complex vectors and phase, with its t(f).
+
+    ``frequencies``, ``phase``, ``time`` (n_f,); ``vectors`` (n_vec, 3, n_f)
+    complex amplitudes of signals ``v_a exp(i phase)``.
+    """
+
+    def __init__(self, frequencies, vectors, phase, time):
+        self.frequencies, self.time = frequencies, time
+        self.n_vec = vectors.shape[0]
+        flat = vectors.reshape(self.n_vec * 3, -1)
+        self.spline = CubicSpline(
+            frequencies, np.vstack([flat.real, flat.imag, phase]).T
+        )
+
+    def __call__(self, f):
+        """Vectors (n, n_vec, 3) and phase (n,) at frequencies ``f``."""
+        values = self.spline(f)
+        k3 = self.n_vec * 3
+        vectors = values[:, :k3] + 1j * values[:, k3 : 2 * k3]
+        return vectors.reshape(-1, self.n_vec, 3), values[:, -1]
+
+
+def _pair_integral(a, b, noise, channels):
+    """``int sum_c v_a,i,c v_b,j,c^* exp(i (phase_a - phase_b)) / S_c df``, (n_a, n_b).
+
+    Over the overlap of the two modes' grids (:class:`_ModeSpline` each). On
+    each sub-interval the smooth factor and the phase difference are taken
+    linear and the product is integrated exactly (Filon), so the step only
+    resolves the curvature of the phase difference, 2 pi d(t_a - t_b)/df, not
+    its oscillation. Complex; the inner product is 4 Re of it.
+    """
+    fa, fb = a.frequencies, b.frequencies
+    lo, hi = max(fa[0], fb[0]), min(fa[-1], fb[-1])
+    if hi <= lo:
+        return np.zeros((a.n_vec, b.n_vec), dtype=complex)
+    inside = [f[(f > lo) & (f < hi)] for f in (fa, fb)]
+    base = np.concatenate(([lo], np.union1d(*inside), [hi]))
+    dt = np.interp(base, fa, a.time) - np.interp(base, fb, b.time)
+    width = np.diff(base)
+    curvature = 2 * np.pi * np.abs(np.diff(dt)) / width
+    split = np.ceil(width * np.sqrt(curvature / (8 * _FILON_PHASE_TOL)))
+    split = np.clip(split, _FILON_MIN_SPLIT, _FILON_MAX_SPLIT).astype(int)
+    interval = np.repeat(np.arange(width.size), split)
+    offset = np.arange(interval.size) - np.repeat(np.cumsum(split) - split, split)
+    fine = base[interval] + width[interval] * offset / split[interval]
+    fine = np.append(fine, hi)
+
+    v_a, phase_a = a(fine)
+    v_b, phase_b = b(fine)
+    # the rule is linear in the smooth factor: fold it into weights per node
+    node_weight = _filon_node_weights(phase_a - phase_b, np.diff(fine))
+    weight = _inverse_psd(noise, fine, channels) * node_weight[:, None]
+    left = np.moveaxis(v_a * weight[:, None, :], 1, 0).reshape(a.n_vec, -1)
+    return left @ np.moveaxis(np.conj(v_b), 1, 0).reshape(b.n_vec, -1).T
+
+
 def _cross_gram(frequencies, vectors, phase, time, noise, channels):
     """Mode cross terms of the Gram matrix of per-mode vectors, one source.
 
@@ -460,45 +517,15 @@ def _cross_gram(frequencies, vectors, phase, time, noise, channels):
     signals ``sum_j v_j,a exp(i phase_j)`` on the modes' grids ``frequencies``
     (n_modes, n_f); ``time`` (n_modes, n_f) is t_j(f). Returns the (n_vec, n_vec)
     sum over mode pairs j < k of ``4 Re sum_c int (v_j,a v_k,b^* exp(i (phase_j -
-    phase_k)) + (j <-> k)) / S_c df``. On each sub-interval the smooth factor
-    and the phase difference are taken linear and the product is integrated
-    exactly (Filon), so the step only resolves the curvature of the phase
-    difference, 2 pi d(t_j - t_k)/df, not its oscillation.
+    phase_k)) + (j <-> k)) / S_c df`` (:func:`_pair_integral`).
     """
-    f = frequencies
-    n_modes, n_vec = vectors.shape[:2]
-    flat = vectors.reshape(n_modes, n_vec * 3, -1)
     splines = [
-        CubicSpline(f[m], np.vstack([flat[m].real, flat[m].imag, phase[m]]).T)
-        for m in range(n_modes)
+        _ModeSpline(frequencies[m], vectors[m], phase[m], time[m])
+        for m in range(vectors.shape[0])
     ]
-    k3 = n_vec * 3
-    total = np.zeros((n_vec, n_vec))
-    for j, k in combinations(range(n_modes), 2):
-        lo, hi = max(f[j, 0], f[k, 0]), min(f[j, -1], f[k, -1])
-        if hi <= lo:
-            continue
-        inside = [f[m][(f[m] > lo) & (f[m] < hi)] for m in (j, k)]
-        base = np.concatenate(([lo], np.union1d(*inside), [hi]))
-        dt = np.interp(base, f[j], time[j]) - np.interp(base, f[k], time[k])
-        width = np.diff(base)
-        curvature = 2 * np.pi * np.abs(np.diff(dt)) / width
-        split = np.ceil(width * np.sqrt(curvature / (8 * _FILON_PHASE_TOL)))
-        split = np.clip(split, _FILON_MIN_SPLIT, _FILON_MAX_SPLIT).astype(int)
-        interval = np.repeat(np.arange(width.size), split)
-        offset = np.arange(interval.size) - np.repeat(np.cumsum(split) - split, split)
-        fine = base[interval] + width[interval] * offset / split[interval]
-        fine = np.append(fine, hi)
-
-        values_j, values_k = splines[j](fine), splines[k](fine)
-        v_j = (values_j[:, :k3] + 1j * values_j[:, k3 : 2 * k3]).reshape(-1, n_vec, 3)
-        v_k = (values_k[:, :k3] + 1j * values_k[:, k3 : 2 * k3]).reshape(-1, n_vec, 3)
-        # the rule is linear in the smooth factor: fold it into weights per node
-        dphase = values_j[:, -1] - values_k[:, -1]
-        node_weight = _filon_node_weights(dphase, np.diff(fine))
-        weight = _inverse_psd(noise, fine, channels) * node_weight[:, None]
-        left = np.moveaxis(v_j * weight[:, None, :], 1, 0).reshape(n_vec, -1)
-        integral = left @ np.moveaxis(np.conj(v_k), 1, 0).reshape(n_vec, -1).T
+    total = np.zeros(vectors.shape[1:2] * 2)
+    for j, k in combinations(range(len(splines)), 2):
+        integral = _pair_integral(splines[j], splines[k], noise, channels)
         total += 4 * (integral + integral.T).real
     return total
 
