@@ -456,21 +456,8 @@ def mbhb_fisher(
         raise ValueError(
             f"channels must be one of {sorted(CHANNELS)}, got {channels!r}"
         )
-    noise = LisaTdiNoise() if noise is None else noise
-    if not isinstance(noise, LisaTdiNoise):
-        raise TypeError(f"noise must be a LisaTdiNoise, got {type(noise).__name__}")
-    noise = replace(noise, rescaled=True)
     if not condition_threshold > 1:
         raise ValueError("condition_threshold must be > 1")
-    tau = _seconds_or_none(t_obs, "t_obs")
-    f_low, f_high = _hertz(f_min, "f_min"), _hertz(f_max, "f_max")
-    if f_high <= f_low:
-        raise ValueError(f"f_max ({f_high:g} Hz) must exceed f_min ({f_low:g} Hz)")
-    t_orbit = float(np.asarray(as_si(t0, u.s, "t0")))
-    if approximant not in APPROXIMANTS:
-        raise ValueError(
-            f"approximant must be one of {sorted(APPROXIMANTS)}, got {approximant!r}"
-        )
     if derivatives not in _DERIVATIVES:
         raise ValueError(
             f"derivatives must be one of {_DERIVATIVES}, got {derivatives!r}"
@@ -488,28 +475,13 @@ def mbhb_fisher(
                 "finite differences"
             )
 
-    frame = detector_frame(sources, cosmology)
-    fiducial = _fiducial(sources, frame, cosmology)
-    # keep the grid inside the model's end for every mass step
-    mf_end = APPROXIMANTS[approximant]["mf_end"]
-    f_top = np.minimum(f_high, mf_end * (1 - _END_MARGIN) / frame.total_mass_seconds)
-    grid = _signal_grid(sources, frame, approximant, n_grid, f_low, f_top, tau)
-    step_table = _default_steps(frame, grid)
-    for name, value in user_steps.items():
-        step_table[name] = np.full(len(sources), value)
-    # a mass step lowers the model's end frequency: end the grid below it
-    q = sources.mass_ratio
-    log_mass_step = step_table["log_chirp_mass"] * ("log_chirp_mass" in free) + (
-        step_table["mass_ratio"] * 0.6 * (1 - q) / (q * (1 + q))
-    ) * ("mass_ratio" in free)
-    margin = np.maximum(_END_MARGIN, 2 * log_mass_step)
-    grid = _truncate_above(grid, f_top * (1 - margin) / (1 - _END_MARGIN))
+    plan = _prepare(
+        sources, free, user_steps, noise, approximant, t_obs, f_min, f_max, n_grid,
+        t0, cosmology,
+    )  # fmt: skip
+    fiducial, grid, stencils = plan.fiducial, plan.grid, plan.stencils
+    noise, t_orbit = plan.noise, plan.t_orbit
 
-    stencils = [
-        {name: _stencil(name, fiducial[name][i], step_table[name][i])
-         for name in free if name != "log_distance"}
-        for i in range(len(sources))
-    ]  # fmt: skip
     parts = []
     for lo in range(0, len(sources), _CHUNK):  # bounded memory for large batches
         chunk = slice(lo, lo + _CHUNK)
@@ -550,6 +522,57 @@ def mbhb_fisher(
         redshift=sources.redshift.copy(),
         distance_derivative=_distance_derivative(sources.redshift, cosmology),
     )
+
+
+class _Plan(NamedTuple):
+    """Fiducial values, fixed grids and stencils of a batch (see ``_prepare``)."""
+
+    fiducial: dict[str, NDArray]
+    grid: NDArray
+    stencils: list[dict[str, _Stencil]]
+    noise: LisaTdiNoise
+    t_orbit: float
+
+
+def _prepare(sources, free, user_steps, noise, approximant, t_obs, f_min, f_max,
+             n_grid, t0, cosmology):  # fmt: skip
+    """Check the signal options; fiducial values, fixed grids and FD stencils."""
+    noise = LisaTdiNoise() if noise is None else noise
+    if not isinstance(noise, LisaTdiNoise):
+        raise TypeError(f"noise must be a LisaTdiNoise, got {type(noise).__name__}")
+    noise = replace(noise, rescaled=True)
+    tau = _seconds_or_none(t_obs, "t_obs")
+    f_low, f_high = _hertz(f_min, "f_min"), _hertz(f_max, "f_max")
+    if f_high <= f_low:
+        raise ValueError(f"f_max ({f_high:g} Hz) must exceed f_min ({f_low:g} Hz)")
+    t_orbit = float(np.asarray(as_si(t0, u.s, "t0")))
+    if approximant not in APPROXIMANTS:
+        raise ValueError(
+            f"approximant must be one of {sorted(APPROXIMANTS)}, got {approximant!r}"
+        )
+    frame = detector_frame(sources, cosmology)
+    fiducial = _fiducial(sources, frame, cosmology)
+    # keep the grid inside the model's end for every mass step
+    mf_end = APPROXIMANTS[approximant]["mf_end"]
+    f_top = np.minimum(f_high, mf_end * (1 - _END_MARGIN) / frame.total_mass_seconds)
+    grid = _signal_grid(sources, frame, approximant, n_grid, f_low, f_top, tau)
+    step_table = _default_steps(frame, grid)
+    for name, value in user_steps.items():
+        step_table[name] = np.full(len(sources), value)
+    # a mass step lowers the model's end frequency: end the grid below it
+    q = sources.mass_ratio
+    log_mass_step = step_table["log_chirp_mass"] * ("log_chirp_mass" in free) + (
+        step_table["mass_ratio"] * 0.6 * (1 - q) / (q * (1 + q))
+    ) * ("mass_ratio" in free)
+    margin = np.maximum(_END_MARGIN, 2 * log_mass_step)
+    grid = _truncate_above(grid, f_top * (1 - margin) / (1 - _END_MARGIN))
+
+    stencils = [
+        {name: _stencil(name, fiducial[name][i], step_table[name][i])
+         for name in free if name != "log_distance"}
+        for i in range(len(sources))
+    ]  # fmt: skip
+    return _Plan(fiducial, grid, stencils, noise, t_orbit)
 
 
 def _check_names(names, what):
