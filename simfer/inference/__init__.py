@@ -13,6 +13,9 @@ mbhb_snr
 mbhb_fisher
     Fisher-matrix forecasts of massive black-hole binaries for LISA (``gw``
     extra; ``from simfer.inference import mbhb_fisher``).
+mbhb_compression
+    Whitened score (MOPED) compression of LISA MBHB data to a few statistics
+    with exactly known noise, for neural-likelihood inference.
 """
 
 from simfer.inference.fisher import (
