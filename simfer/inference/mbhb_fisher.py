@@ -138,8 +138,10 @@ _EXTRINSIC_STEPS = {"t_c": 1e-2, "phase": 1e-4, "inclination": 1e-4,
                     "polarization": 1e-4}  # fmt: skip
 _END_MARGIN = 1e-3  # grid ends this fraction below the model's end frequency
 _STEP_ERROR_TOLERANCE = 1e-2  # warn above this relative error change
+_LINEAR_LIMIT = 0.5  # errors above this (rad, e-folds, unit range) are not linear
 _CHI_MAX = 0.999  # spins are stepped one-sided beyond this
 _DERIVATIVES = ("finite_difference", "autodiff")
+_UNSTABLE_MODES = {"IMRPhenomXHM": ((3, 2),)}  # see _fisher_modes
 _CHUNK = 32  # sources per batch of derivative evaluations (memory ~ 30 MB each)
 
 
@@ -254,6 +256,28 @@ class MBHBFisher:
         sigma = np.sqrt(np.diagonal(self.covariance, axis1=-2, axis2=-1))
         return {name: sigma[:, i] for i, name in enumerate(self.parameter_names)}
 
+    @property
+    def reliable(self) -> NDArray:
+        """Whether each forecast can be trusted as a Fisher forecast, (n,) bool.
+
+        The Fisher matrix describes the posterior only where the signal is
+        linear in the parameters over the error ellipsoid (high SNR; Vallisneri
+        2008). Flagged unreliable: an ill-conditioned matrix, derivatives that
+        depend on the step (``step_error`` > 1 %), or a 1-sigma error of at
+        least ``0.5`` on any free parameter other than ``t_c`` (rad for angles,
+        e-folds for ln Mc and ln D_L, the full scale of q and the spins), where
+        the signal is far from linear and the true posterior is wider and
+        non-Gaussian (e.g. the distance-inclination degeneracy of nearly
+        face-on sources, even with priors).
+        """
+        ok = (self.condition_number <= DEFAULT_CONDITION_THRESHOLD) & (
+            self.step_error <= _STEP_ERROR_TOLERANCE
+        )
+        for name, sigma in self.errors.items():
+            if name != "t_c":
+                ok &= sigma < _LINEAR_LIMIT
+        return ok
+
     def _full_covariance(self):
         """Covariance embedded in all of FISHER_PARAMETERS (zero for fixed ones)."""
         index = [_NAMES.index(p) for p in self.parameter_names]
@@ -271,14 +295,14 @@ class MBHBFisher:
         """1-sigma sky-location area 2 pi |cos b| sqrt(s_b^2 s_l^2 - C_bl^2), deg^2.
 
         Cutler 1998, eq. (6.4), with ecliptic latitude b and longitude l; zero
-        where the sky is fixed.
+        where the sky is fixed, capped at the whole sky (41,253 deg^2).
         """
         cov = self._full_covariance()
         i, j = _NAMES.index("ecliptic_longitude"), _NAMES.index("ecliptic_latitude")
         det = cov[:, i, i] * cov[:, j, j] - cov[:, i, j] ** 2
         cos_b = np.abs(np.cos(self.fiducial["ecliptic_latitude"]))
         area = 2 * np.pi * cos_b * np.sqrt(np.maximum(det, 0.0))
-        return (area * u.sr).to(u.deg**2)
+        return (np.minimum(area, 4 * np.pi) * u.sr).to(u.deg**2)
 
     @property
     def derived_errors(self) -> dict[str, NDArray]:
@@ -317,8 +341,17 @@ class MBHBFisher:
         return {name: self._linear_error(g) for name, g in out.items()}
 
     def table(self) -> QTable:
-        """One row per source: SNR, 1-sigma errors (with units) and derived errors."""
+        """One row per source: fiducial detector-frame chirp mass, q, z, D_L; SNR,
+        1-sigma errors (with units), derived errors, checks and ``reliable``."""
         table = QTable()
+        table["chirp_mass"] = (np.exp(self.fiducial["log_chirp_mass"]) * u.kg).to(
+            u.Msun
+        )  # detector frame
+        table["mass_ratio"] = self.fiducial["mass_ratio"]
+        table["redshift"] = self.redshift
+        table["luminosity_distance"] = (np.exp(self.fiducial["log_distance"]) * u.m).to(
+            u.Mpc
+        )
         table["snr"] = self.snr
         for name, sigma in self.errors.items():
             table[f"sigma_{name}"] = sigma * FISHER_PARAMETERS[name]
@@ -327,6 +360,7 @@ class MBHBFisher:
         table["sky_area"] = self.sky_area
         table["condition_number"] = self.condition_number
         table["step_error"] = self.step_error
+        table["reliable"] = self.reliable
         return table
 
 
@@ -402,9 +436,11 @@ def mbhb_fisher(
     parameters : sequence of str, optional
         Free parameters (default all of :data:`FISHER_PARAMETERS`); the others
         are held fixed.
-    priors : dict of str to float, optional
-        Gaussian 1-sigma prior widths, in the parameters' units, added to the
-        Fisher matrix before inversion (e.g. :data:`BOUNDED_ANGLE_PRIORS`).
+    priors : dict of str to float or Quantity, optional
+        Gaussian 1-sigma prior widths, in the parameters' units (rad, s, or
+        dimensionless; Quantities are converted), added to the Fisher matrix
+        before inversion (e.g. :data:`BOUNDED_ANGLE_PRIORS`; priors on the
+        spins, e.g. ``{"chi1": 0.5, "chi2": 0.5}``, regularise q = 1).
     steps : dict of str to float, optional
         Finite-difference step h per parameter (same for every source),
         overriding the defaults (module docstring); h/2 is used as well.
@@ -414,14 +450,18 @@ def mbhb_fisher(
         Noise model (default ``LisaTdiNoise()``); the rescaled response and PSDs
         of its generation are used.
     approximant, modes, t_obs, f_min, f_max, n_grid, t0, cosmology
-        As in :func:`simfer.inference.mbhb_snr.mbhb_tdi_signal`.
+        As in :func:`simfer.inference.mbhb_snr.mbhb_tdi_signal`, except that
+        by default ``modes`` leaves out IMRPhenomXHM's (3,2) mode, whose
+        derivatives are unstable (and refuses it when asked for). ``t_obs`` is
+        in seconds when a bare number.
     condition_threshold : float
         Condition number above which IllConditionedFisherWarning is issued.
     derivatives : {"finite_difference", "autodiff"}
         ``"autodiff"``: exact derivatives by ``jax.jacfwd`` through ripple's
         JAX IMRPhenomD (:mod:`simfer.sims.mbhb_waveforms_jax`) and the JAX
-        response, on the same fixed grid; IMRPhenomD (2,2) only, q < 1, and a
-        few seconds of compilation per batch shape. ``step_error`` is then 0.
+        response, on the same fixed grid; IMRPhenomD (2,2) only, q < 1;
+        20-40 s of compilation per batch shape, then ~0.2-0.5 s per source (the
+        finite differences take ~20 ms). ``step_error`` is then 0.
 
     Returns
     -------
@@ -458,6 +498,7 @@ def mbhb_fisher(
         )
     if not condition_threshold > 1:
         raise ValueError("condition_threshold must be > 1")
+    modes = _fisher_modes(approximant, modes)
     if derivatives not in _DERIVATIVES:
         raise ValueError(
             f"derivatives must be one of {_DERIVATIVES}, got {derivatives!r}"
@@ -575,6 +616,29 @@ def _prepare(sources, free, user_steps, noise, approximant, t_obs, f_min, f_max,
     return _Plan(fiducial, grid, stencils, noise, t_orbit)
 
 
+def _fisher_modes(approximant, modes):
+    """Modes of the Fisher signal: without those unstable under differentiation.
+
+    IMRPhenomXHM's (3,2) mode mixes spherical and spheroidal harmonics in its
+    ringdown; its finite-difference derivatives do not converge (steps change
+    the errors by tens of per cent), so it is left out by default and refused
+    when asked for, as lisabeta does (Marsat et al. 2021).
+    """
+    unstable = _UNSTABLE_MODES.get(approximant, ())
+    if modes is None:
+        if approximant not in APPROXIMANTS:
+            return None  # reported by _prepare
+        return [lm for lm in APPROXIMANTS[approximant]["modes"] if lm not in unstable]
+    asked = [tuple(lm) for lm in modes]
+    bad = [lm for lm in asked if lm in unstable]
+    if bad:
+        raise ValueError(
+            f"modes {bad} of {approximant} mix harmonics in the ringdown and their "
+            "derivatives are unstable: leave them out of Fisher forecasts"
+        )
+    return asked
+
+
 def _check_names(names, what):
     if isinstance(names, str):
         raise TypeError(f"{what} must be a sequence of parameter names, not a str")
@@ -594,7 +658,8 @@ def _check_positive(mapping, what):
     _check_names(list(mapping) or list(_NAMES[:1]), what)
     out = {}
     for name, value in mapping.items():
-        value = float(value)
+        unit = FISHER_PARAMETERS[name]
+        value = float(np.asarray(as_si(value, unit, f"{what}[{name!r}]")))
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{what}[{name!r}] must be finite and > 0, got {value}")
         out[name] = value
@@ -605,10 +670,11 @@ def _warn(condition, threshold, step_error):
     bad = np.flatnonzero(~(condition <= threshold))
     if bad.size:
         warnings.warn(
-            f"{bad.size} Fisher matri(x/ces) with condition number above "
+            f"{bad.size} Fisher matrix or matrices with condition number above "
             f"{threshold:.1e} (largest {np.max(condition[bad]):.2e}, source "
-            f"{bad[0]}): errors unreliable; a parameter is degenerate (e.g. "
-            "phase and polarisation of a face-on source), fix it or add a prior",
+            f"{bad[0]}): errors unreliable; parameters are degenerate (e.g. "
+            "phase and polarisation of a face-on source, or the two spins at "
+            "q = 1): fix one or add a prior",
             IllConditionedFisherWarning,
             stacklevel=3,
         )

@@ -205,7 +205,8 @@ def _signal_grid(sources, frame, approximant, n_grid, f_low, f_high, tau):
         raise ValueError(
             f"{late.size} source(s) start above f_max = {f_high[i]:g} Hz: source {i} "
             f"(redshift {sources.redshift[i]:.3g}) starts at {grid[i, 0]:.3g} Hz "
-            "(t_obs before merger); raise f_max or t_obs"
+            "(t_obs before merger); raise f_max or t_obs (bare numbers are "
+            "seconds; masses in kg)"
         )
     return _truncate_above(grid, f_high)
 

@@ -50,11 +50,13 @@ class MBHBSources:
     m1, m2 : array_like or Quantity
         Source-frame component masses (kg), ``m1 >= m2 > 0``.
     chi1, chi2 : array_like
-        Dimensionless aligned spins, in (-1, 1).
+        Dimensionless aligned spins, in (-1, 1) (required).
     redshift : array_like
         Cosmological redshift z > 0.
     inclination : array_like or Quantity
         Angle between orbital angular momentum and line of sight (rad).
+        Default 0: face-on, where phase and polarisation are degenerate in a
+        Fisher matrix; every angle and ``t_c`` default to 0.
     phase : array_like or Quantity
         Observer's azimuthal phase in the source frame (rad): lisabeta's
         ``phi``, entering only the spherical harmonics -2Y_lm(inclination, phase).

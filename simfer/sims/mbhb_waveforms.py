@@ -195,7 +195,8 @@ def sparse_frequency_grid(
             f"(detector-frame total mass {(frame.m1[i] + frame.m2[i]) / MSUN_SI:.3g}"
             f" Msun, redshift {sources.redshift[i]:.3g}) ends at "
             f"f = {f_end[i]:.3g} Hz (Mf = {model['mf_end']}) < {f_start[i]:.3g} Hz;"
-            f" remove such sources or lower f_min"
+            f" remove such sources, lower f_min, or check t_obs and the masses"
+            " (bare numbers are seconds and kg)"
         )
     return _adapted_grid(f_start, f_end, frame.total_mass_seconds, int(n))
 

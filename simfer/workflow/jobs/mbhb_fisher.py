@@ -841,9 +841,10 @@ def run(config: MBHBFisherConfig, context: Any) -> dict[str, Any]:
                 )
             except ValueError as error:
                 raise JobInputError(
-                    f"cannot compute the Fisher matrices of sources "
-                    f"{rows['name'][0]} to {rows['name'][-1]} (numbered from 0 "
-                    f"below): {error}"
+                    f"cannot compute the Fisher matrices of the batch of sources "
+                    f"{rows['name'][0]} to {rows['name'][-1]} (a 'source i' below "
+                    f"is the batch's i-th, i.e. source {batch.start} + i of the "
+                    f"run): {error}"
                 ) from None
             fisher_tables.append(_fisher_table(rows, result, batch, config))
             covariance_tables.append(_covariance_table(rows, result, batch))
@@ -1008,6 +1009,7 @@ def _summary(fisher: QTable) -> dict[str, Any]:
         if finite_condition.size == condition.size
         else float("inf"),
         "n_ill_conditioned": int(np.sum(np.asarray(fisher["ill_conditioned"]))),
+        "n_unreliable": int(np.sum(~np.asarray(fisher["reliable"], dtype=bool))),
         "max_step_error": float(np.nanmax(np.asarray(fisher["step_error"]))),
     }
 
@@ -1027,6 +1029,9 @@ JOB = JobKind(
         "max_condition_number": "largest condition number of the normalised "
         "Fisher matrices plus priors (null if one is infinite)",
         "n_ill_conditioned": "Fisher matrices above condition_threshold",
+        "n_unreliable": "sources whose Fisher errors are not trustworthy "
+        "(MBHBFisher.reliable: ill-conditioned, step-dependent, or an error of "
+        "0.5 or more on a parameter other than t_c)",
         "max_step_error": "largest relative change of a 1-sigma error between "
         "finite-difference steps",
     },
