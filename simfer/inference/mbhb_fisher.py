@@ -84,8 +84,13 @@ from simfer.inference.mbhb_snr import (
 )
 from simfer.sims.lisa_response import tdi_response
 from simfer.sims.lisa_tdi_noise import LisaTdiNoise
-from simfer.sims.mbhb_sources import MSUN_SI, MBHBSources, detector_frame
-from simfer.sims.mbhb_waveforms import APPROXIMANTS, mode_amplitude_phase
+from simfer.sims.mbhb_sources import MSUN_SI, Q_MIN, MBHBSources, detector_frame
+from simfer.sims.mbhb_waveforms import (
+    APPROXIMANTS,
+    WaveformCalibrationWarning,
+    _warn_calibration,
+    mode_amplitude_phase,
+)
 from simfer.sims.si_inputs import as_si
 
 __all__ = [
@@ -137,6 +142,7 @@ _EXTRINSIC_STEPS = {"t_c": 1e-2, "phase": 1e-4, "inclination": 1e-4,
                     "ecliptic_longitude": 1e-4, "ecliptic_latitude": 1e-4,
                     "polarization": 1e-4}  # fmt: skip
 _END_MARGIN = 1e-3  # grid ends this fraction below the model's end frequency
+_MAX_LOG_MASS_STEP = 0.05  # largest total-mass change of a step (ln M)
 _STEP_ERROR_TOLERANCE = 1e-2  # warn above this relative error change
 _LINEAR_LIMIT = 0.5  # errors above this (rad, e-folds, unit range) are not linear
 _CHI_MAX = 0.999  # spins are stepped one-sided beyond this
@@ -187,12 +193,35 @@ def _one_sided(h, sign):
     )
 
 
+# where central stencils switch to one-sided ones, and the valid ranges
+_SWITCH = {"mass_ratio": (Q_MIN, 1.0), "chi1": (-_CHI_MAX, _CHI_MAX),
+           "chi2": (-_CHI_MAX, _CHI_MAX)}  # fmt: skip
+_DOMAIN = {"mass_ratio": (Q_MIN, 1.0), "chi1": (-1.0, 1.0), "chi2": (-1.0, 1.0)}
+
+
 def _stencil(name, value, step):
-    if name == "mass_ratio" and value + step > 1:
-        return _one_sided(step, -1.0)
-    if name in ("chi1", "chi2") and abs(value) + step > _CHI_MAX:
-        return _one_sided(step, -np.sign(value))
-    return _central(step)
+    """Central differences, one-sided towards the inside near a bound.
+
+    Raises ValueError when even the one-sided stencil leaves the parameter's
+    range (a step too large for the source).
+    """
+    if name not in _SWITCH:
+        return _central(step)
+    low, high = _SWITCH[name]
+    if low <= value - step and value + step <= high:
+        return _central(step)
+    stencil = _one_sided(step, 1.0 if value - step < low else -1.0)
+    reach = value + np.array(stencil.offsets)
+    lowest, highest = _DOMAIN[name]
+    inside = (reach >= lowest) & (reach <= highest)
+    if name != "mass_ratio":
+        inside &= np.abs(reach) < 1  # spins strictly inside (-1, 1)
+    if not np.all(inside):
+        raise ValueError(
+            f"steps[{name!r}] = {step:g} moves {name} = {value:g} outside "
+            f"[{lowest:g}, {highest:g}]; use a smaller step"
+        )
+    return stencil
 
 
 def _default_steps(frame, grid):
@@ -405,7 +434,8 @@ def _intrinsic_sources(fiducial, redshift, perturbations):
     mc_source = np.exp(values["log_chirp_mass"]) / (1 + z)
     m1 = mc_source * (1 + q) ** 0.2 / q**0.6
     return MBHBSources(m1=m1, m2=q * m1, chi1=values["chi1"], chi2=values["chi2"],
-                       redshift=z)  # fmt: skip
+                       redshift=z,
+                       t_c=fiducial["t_c"][perturbations["source"]])  # fmt: skip
 
 
 def mbhb_fisher(
@@ -543,7 +573,13 @@ def mbhb_fisher(
     prior = np.zeros(len(free))
     for name, sigma in priors.items():
         if name in free:
-            prior[free.index(name)] = 1 / sigma**2
+            precision = np.float64(sigma) ** -2.0 if sigma > 1e-150 else np.inf
+            if not np.isfinite(precision):
+                raise ValueError(
+                    f"priors[{name!r}] = {sigma:g} is too narrow (1/sigma^2 "
+                    "overflows); fix the parameter instead"
+                )
+            prior[free.index(name)] = precision
     covariance, condition = invert_fisher(fisher_refined + np.diag(prior))
     check_cov, _ = invert_fisher(fisher_check + np.diag(prior))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -591,6 +627,7 @@ def _prepare(sources, free, user_steps, noise, approximant, t_obs, f_min, f_max,
         raise ValueError(
             f"approximant must be one of {sorted(APPROXIMANTS)}, got {approximant!r}"
         )
+    _warn_calibration(sources, APPROXIMANTS[approximant], approximant)
     frame = detector_frame(sources, cosmology)
     fiducial = _fiducial(sources, frame, cosmology)
     # keep the grid inside the model's end for every mass step
@@ -605,6 +642,12 @@ def _prepare(sources, free, user_steps, noise, approximant, t_obs, f_min, f_max,
     log_mass_step = step_table["log_chirp_mass"] * ("log_chirp_mass" in free) + (
         step_table["mass_ratio"] * 0.6 * (1 - q) / (q * (1 + q))
     ) * ("mass_ratio" in free)
+    if np.any(log_mass_step > _MAX_LOG_MASS_STEP):
+        raise ValueError(
+            "steps['log_chirp_mass'] or steps['mass_ratio'] change the total "
+            f"mass by up to {np.max(log_mass_step):.3g} in ln M (at most "
+            f"{_MAX_LOG_MASS_STEP} allowed); use smaller steps"
+        )
     margin = np.maximum(_END_MARGIN, 2 * log_mass_step)
     grid = _truncate_above(grid, f_top * (1 - margin) / (1 - _END_MARGIN))
 
@@ -758,10 +801,13 @@ def _derivative_vectors(fiducial, redshift, grid, free, stencils, noise,
         {"source": source_of[wave_rows], "name": name_of[wave_rows],
          "offset": offset_of[wave_rows]},
     )  # fmt: skip
-    waveform = mode_amplitude_phase(
-        wave_sources, grid[source_of[wave_rows]], approximant=approximant,
-        modes=modes, cosmology=cosmology,
-    )  # fmt: skip
+    with warnings.catch_warnings():
+        # said once per fiducial source in _prepare, not per perturbed copy
+        warnings.simplefilter("ignore", WaveformCalibrationWarning)
+        waveform = mode_amplitude_phase(
+            wave_sources, grid[source_of[wave_rows]], approximant=approximant,
+            modes=modes, cosmology=cosmology,
+        )  # fmt: skip
     mode_list = tuple(waveform)
     fields = {}
     for key in ("frequency", "amplitude", "phase", "time"):

@@ -78,8 +78,10 @@ from scipy.interpolate import CubicSpline  # noqa: E402
 
 from simfer.sims.mbhb_sources import MBHBSources, detector_frame  # noqa: E402
 from simfer.sims.mbhb_waveforms import (  # noqa: E402
+    APPROXIMANTS,
     ModeWaveform,
     _check_frequencies,
+    _warn_calibration,
 )
 
 __all__ = [
@@ -319,6 +321,7 @@ def phenomd_22_mode(
     ----------
     Khan et al. 2016 (arXiv:1508.07253); Edwards et al. 2024 (arXiv:2302.05329).
     """
+    _warn_calibration(sources, APPROXIMANTS["IMRPhenomD"], "IMRPhenomD")
     frame = detector_frame(sources, cosmology)
     f22 = _check_frequencies(frequencies, len(sources))
     f_end = MF_CUT / frame.total_mass_seconds

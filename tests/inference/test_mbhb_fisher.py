@@ -268,3 +268,31 @@ def test_priors_accept_quantities():
     np.testing.assert_allclose(quantity.covariance, plain.covariance, rtol=1e-12)
     with pytest.raises(u.UnitConversionError, match="priors"):
         mbhb_fisher(sources, priors={"inclination": 1 * u.s})
+
+
+def test_coalescence_time_is_kept():
+    # t_c half a year in: LISA has moved on its orbit, so SNR and errors change
+    late = _sources([2e6], [1.0], t_c=0.5 * 3.15581e7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = mbhb_fisher(late, t_obs=T_OBS * u.yr)
+    expected = mbhb_snr(late, t_obs=T_OBS * u.yr, channels="AET")
+    # same signal (measured 3e-7; the t_c-free signal differs by 30 %)
+    np.testing.assert_allclose(result.snr, expected, rtol=1e-5)
+
+
+def test_bounded_parameters_and_oversized_steps():
+    # q at the smallest accepted value: one-sided upward differences
+    edge = _sources([2e6], [1.0], q=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.all(np.isfinite(mbhb_fisher(edge, t_obs=T_OBS * u.yr).snr))
+    source = _sources([1e6], [1.0])
+    with pytest.raises(ValueError, match=r"steps\['chi1'\] = 1.5"):
+        mbhb_fisher(source, steps={"chi1": 1.5})
+    with pytest.raises(ValueError, match=r"steps\['log_chirp_mass'\]"):
+        mbhb_fisher(source, steps={"log_chirp_mass": 5.0})
+    with pytest.raises(ValueError, match=r"priors\['phase'\].*too narrow"):
+        mbhb_fisher(source, priors={"phase": 1e-300})
+    with pytest.raises(ValueError, match="n_grid must be >= 32"):
+        mbhb_fisher(source, n_grid=16)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from typing import Annotated, Any, Literal
 
 import astropy.units as u
@@ -87,6 +88,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Version of the stored Fisher tables (see ``inputs`` in ``run``).
+_TABLE_VERSION = 2
 
 #: Parameters drawn in the corner figure by default (those that are free).
 CORNER_PARAMETERS = (
@@ -528,9 +532,9 @@ class MBHBFisherConfig(BaseModel):
     )
     n_grid: int = Field(
         default=200,
-        ge=16,
+        ge=32,
         le=10_000,
-        description="Points of each source's sparse frequency grid [200].",
+        description="Points of each source's sparse frequency grid, >= 32 [200].",
     )
     channels: Literal["AET", "AE"] = Field(
         default="AET", description="TDI channels in the inner product [AET]."
@@ -796,6 +800,9 @@ def run(config: MBHBFisherConfig, context: Any) -> dict[str, Any]:
     )  # fmt: skip
 
     inputs = {
+        # bumped whenever the tables' columns or the computation change, so
+        # that --resume recomputes a step stored by older code
+        "table_version": _TABLE_VERSION,
         # full-precision values (JSON floats round-trip exactly), with units
         "sources": {
             name: [str(sources[name].unit), np.asarray(sources[name]).tolist()]
@@ -830,15 +837,17 @@ def run(config: MBHBFisherConfig, context: Any) -> dict[str, Any]:
         for batch in context.progress(batches, "Fisher matrices", len(batches)):
             rows = sources[batch]
             try:
-                result = mbhb_fisher(
-                    _mbhb_sources(rows),
-                    free,
-                    priors=priors,
-                    channels=config.channels,
-                    noise=noise,
-                    condition_threshold=config.condition_threshold,
-                    **_signal_options(config),
-                )
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    result = mbhb_fisher(
+                        _mbhb_sources(rows),
+                        free,
+                        priors=priors,
+                        channels=config.channels,
+                        noise=noise,
+                        condition_threshold=config.condition_threshold,
+                        **_signal_options(config),
+                    )
             except ValueError as error:
                 raise JobInputError(
                     f"cannot compute the Fisher matrices of the batch of sources "
@@ -846,6 +855,13 @@ def run(config: MBHBFisherConfig, context: Any) -> dict[str, Any]:
                     f"is the batch's i-th, i.e. source {batch.start} + i of the "
                     f"run): {error}"
                 ) from None
+            for warning in caught:  # number the sources as the run does
+                warnings.warn(
+                    f"sources {rows['name'][0]} to {rows['name'][-1]} ('source i' "
+                    f"is source {batch.start} + i of the run): {warning.message}",
+                    warning.category,
+                    stacklevel=1,
+                )
             fisher_tables.append(_fisher_table(rows, result, batch, config))
             covariance_tables.append(_covariance_table(rows, result, batch))
         return {
