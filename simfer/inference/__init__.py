@@ -16,6 +16,9 @@ mbhb_fisher
 mbhb_compression
     Whitened score (MOPED) compression of LISA MBHB data to a few statistics
     with exactly known noise, for neural-likelihood inference.
+mbhb_likelihood
+    Relative-binning (heterodyned) Gaussian log-likelihood of LISA MBHB data,
+    for MCMC reference posteriors.
 """
 
 from simfer.inference.fisher import (
