@@ -19,6 +19,10 @@ mbhb_compression
 mbhb_likelihood
     Relative-binning (heterodyned) Gaussian log-likelihood of LISA MBHB data,
     for MCMC reference posteriors.
+snl
+    Sequential neural likelihood on sbi's NLE trainer: rounds, NaN-safe
+    simulation counting, seeded runs, networks saved as weights plus config
+    (the ``sbi`` extra).
 """
 
 from simfer.inference.fisher import (
