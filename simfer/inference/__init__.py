@@ -19,6 +19,9 @@ mbhb_compression
 mbhb_likelihood
     Relative-binning (heterodyned) Gaussian log-likelihood of LISA MBHB data,
     for MCMC reference posteriors.
+mcmc
+    emcee's ensemble sampler run until converged (autocorrelation times, split
+    R-hat), with every log-probability evaluation counted.
 snl
     Sequential neural likelihood on sbi's NLE trainer: rounds, NaN-safe
     simulation counting, seeded runs, networks saved as weights plus config
