@@ -76,9 +76,8 @@ from simfer.inference.mbhb_snr import (
     _cross_gram,
     _gauss_nodes,
     _gram_kernel,
-    _hertz,
     _inverse_psd,
-    _seconds_or_none,
+    _signal_band,
     _signal_grid,
     _truncate_above,
 )
@@ -614,15 +613,8 @@ class _Plan(NamedTuple):
 def _prepare(sources, free, user_steps, noise, approximant, t_obs, f_min, f_max,
              n_grid, t0, cosmology):  # fmt: skip
     """Check the signal options; fiducial values, fixed grids and FD stencils."""
-    noise = LisaTdiNoise() if noise is None else noise
-    if not isinstance(noise, LisaTdiNoise):
-        raise TypeError(f"noise must be a LisaTdiNoise, got {type(noise).__name__}")
+    noise, tau, f_low, f_high, t_orbit = _signal_band(noise, t_obs, f_min, f_max, t0)
     noise = replace(noise, rescaled=True)
-    tau = _seconds_or_none(t_obs, "t_obs")
-    f_low, f_high = _hertz(f_min, "f_min"), _hertz(f_max, "f_max")
-    if f_high <= f_low:
-        raise ValueError(f"f_max ({f_high:g} Hz) must exceed f_min ({f_low:g} Hz)")
-    t_orbit = float(np.asarray(as_si(t0, u.s, "t0")))
     if approximant not in APPROXIMANTS:
         raise ValueError(
             f"approximant must be one of {sorted(APPROXIMANTS)}, got {approximant!r}"

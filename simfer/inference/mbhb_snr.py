@@ -193,6 +193,18 @@ def _truncate_above(grid, f_max):
     return grid
 
 
+def _signal_band(noise, t_obs, f_min, f_max, t0):
+    """Checked noise model, t_obs (s or None), band (Hz) and orbital t0 (s)."""
+    noise = LisaTdiNoise() if noise is None else noise
+    if not isinstance(noise, LisaTdiNoise):
+        raise TypeError(f"noise must be a LisaTdiNoise, got {type(noise).__name__}")
+    tau = _seconds_or_none(t_obs, "t_obs")
+    f_low, f_high = _hertz(f_min, "f_min"), _hertz(f_max, "f_max")
+    if f_high <= f_low:
+        raise ValueError(f"f_max ({f_high:g} Hz) must exceed f_min ({f_low:g} Hz)")
+    return noise, tau, f_low, f_high, float(np.asarray(as_si(t0, u.s, "t0")))
+
+
 def _signal_grid(sources, frame, approximant, n_grid, f_low, f_high, tau):
     """22-mode sparse grids (n_src, n_grid) over [f_N(tau) or f_low, f_high].
 
@@ -284,14 +296,7 @@ def mbhb_tdi_signal(
     """
     if not isinstance(sources, MBHBSources):
         raise TypeError(f"sources must be MBHBSources, got {type(sources).__name__}")
-    noise = LisaTdiNoise() if noise is None else noise
-    if not isinstance(noise, LisaTdiNoise):
-        raise TypeError(f"noise must be a LisaTdiNoise, got {type(noise).__name__}")
-    tau = _seconds_or_none(t_obs, "t_obs")
-    f_low, f_high = _hertz(f_min, "f_min"), _hertz(f_max, "f_max")
-    if f_high <= f_low:
-        raise ValueError(f"f_max ({f_high:g} Hz) must exceed f_min ({f_low:g} Hz)")
-    t_orbit = float(np.asarray(as_si(t0, u.s, "t0")))
+    noise, tau, f_low, f_high, t_orbit = _signal_band(noise, t_obs, f_min, f_max, t0)
     if waveform_backend not in _WAVEFORM_BACKENDS:
         raise ValueError(
             f"waveform_backend must be one of {_WAVEFORM_BACKENDS}, "
