@@ -247,7 +247,26 @@ _ANGLES = ("inclination", "phase", "ecliptic_longitude", "ecliptic_latitude",
 # --- the three ways to give sources ---------------------------------------------
 
 
-class SourceEntry(BaseModel):
+class _SourceAngles(BaseModel):
+    """Angles and coalescence time shared by hand-given sources and grids."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    inclination: Inclination = _quantity_field(
+        "60 deg", _ANGLE_DESCRIPTIONS["inclination"]
+    )
+    phase: Angle = _quantity_field("0 deg", _ANGLE_DESCRIPTIONS["phase"])
+    ecliptic_longitude: Angle = _quantity_field(
+        "0 deg", _ANGLE_DESCRIPTIONS["ecliptic_longitude"]
+    )
+    ecliptic_latitude: Latitude = _quantity_field(
+        "0 deg", _ANGLE_DESCRIPTIONS["ecliptic_latitude"]
+    )
+    polarization: Angle = _quantity_field("0 deg", _ANGLE_DESCRIPTIONS["polarization"])
+    t_c: Duration = _quantity_field("0 s", _ANGLE_DESCRIPTIONS["t_c"])
+
+
+class SourceEntry(_SourceAngles):
     """One binary given by hand: source-frame masses, spins, redshift, angles."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -276,18 +295,6 @@ class SourceEntry(BaseModel):
         default=0.0, description="Aligned spin of the lighter hole, (-1, 1) [0]."
     )
     redshift: Redshift = Field(description="Cosmological redshift z > 0.")
-    inclination: Inclination = _quantity_field(
-        "60 deg", _ANGLE_DESCRIPTIONS["inclination"]
-    )
-    phase: Angle = _quantity_field("0 deg", _ANGLE_DESCRIPTIONS["phase"])
-    ecliptic_longitude: Angle = _quantity_field(
-        "0 deg", _ANGLE_DESCRIPTIONS["ecliptic_longitude"]
-    )
-    ecliptic_latitude: Latitude = _quantity_field(
-        "0 deg", _ANGLE_DESCRIPTIONS["ecliptic_latitude"]
-    )
-    polarization: Angle = _quantity_field("0 deg", _ANGLE_DESCRIPTIONS["polarization"])
-    t_c: Duration = _quantity_field("0 s", _ANGLE_DESCRIPTIONS["t_c"])
 
     @field_validator("m2")
     @classmethod
@@ -337,7 +344,7 @@ class SourceEntry(BaseModel):
         return (self.m1 + self.m2).to(u.solMass), float(self.m2 / self.m1)
 
 
-class SourceGrid(BaseModel):
+class SourceGrid(_SourceAngles):
     """A Cartesian grid: every total mass at every redshift."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -357,18 +364,6 @@ class SourceGrid(BaseModel):
         "(cos inclination and sin latitude uniform in [-1, 1], longitude and phase "
         "in [0, 2 pi), polarization in [0, pi)) instead of the fixed ones below.",
     )
-    inclination: Inclination = _quantity_field(
-        "60 deg", _ANGLE_DESCRIPTIONS["inclination"]
-    )
-    phase: Angle = _quantity_field("0 deg", _ANGLE_DESCRIPTIONS["phase"])
-    ecliptic_longitude: Angle = _quantity_field(
-        "0 deg", _ANGLE_DESCRIPTIONS["ecliptic_longitude"]
-    )
-    ecliptic_latitude: Latitude = _quantity_field(
-        "0 deg", _ANGLE_DESCRIPTIONS["ecliptic_latitude"]
-    )
-    polarization: Angle = _quantity_field("0 deg", _ANGLE_DESCRIPTIONS["polarization"])
-    t_c: Duration = _quantity_field("0 s", _ANGLE_DESCRIPTIONS["t_c"])
 
     @field_validator("total_mass", "redshift")
     @classmethod
