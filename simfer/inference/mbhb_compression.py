@@ -52,6 +52,7 @@ from simfer.inference.mbhb_fisher import (
     _gram_matrices,
     _prepare,
 )
+from simfer.inference.mbhb_likelihood import _uniform_grid
 from simfer.inference.mbhb_snr import (
     CHANNELS,
     MBHBTDISignal,
@@ -61,7 +62,6 @@ from simfer.inference.mbhb_snr import (
 )
 from simfer.sims.lisa_response import SparseTDI, interpolate_tdi
 from simfer.sims.mbhb_sources import MBHBSources
-from simfer.sims.si_inputs import as_si
 
 __all__ = ["ScoreCompression", "sources_from_parameters"]
 
@@ -196,6 +196,8 @@ class ScoreCompression:
             raise ValueError(f"channels must be one of {sorted(CHANNELS)}")
         names = _check_names(_NAMES if parameters is None else parameters,
                              "parameters")  # fmt: skip
+        if len(set(names)) != len(names):
+            raise ValueError(f"parameters contains duplicates: {list(names)}")
         free = tuple(name for name in _NAMES if name in names)
         allowed = {"noise", "approximant", "modes", "t_obs", "f_min", "f_max",
                    "n_grid", "t0"}  # fmt: skip
@@ -319,13 +321,15 @@ class ScoreCompression:
             ``L^-1 (d_a h_0 | d)`` with the discrete inner product
             ``4 df Re sum_k a b^* / S``.
         """
-        f = np.asarray(as_si(frequencies, u.Hz, "frequencies"), dtype=float)
+        f, df = _uniform_grid(frequencies)
         d = np.asarray(data)
-        if f.ndim != 1 or d.shape[-2:] != (3, f.size):
+        if d.shape[-2:] != (3, f.size) or not np.iscomplexobj(d):
             raise ValueError(
-                f"data must have shape (..., 3, {f.size}) for {f.size} frequencies"
+                f"data must be complex with shape (..., 3, {f.size}) for {f.size} "
+                "frequencies"
             )
-        df = float(np.mean(np.diff(f)))
+        if not np.all(np.isfinite(d)):
+            raise ValueError("data must be finite")
         basis = np.asarray(interpolate_tdi(self._sparse, f))  # (k, 3, n)
         psd = self._signal_options["noise"].psd(f)
         chans = list(CHANNELS[self._channels])
@@ -353,6 +357,8 @@ class ScoreCompression:
         ndarray, shape (k,)
             sigma_compressed / sigma_full per parameter (>= 1).
         """
+        if not isinstance(source, MBHBSources) or len(source) != 1:
+            raise ValueError("source must be MBHBSources holding exactly one source")
         plan = _prepare(
             source, self.parameter_names, {}, self._signal_options["noise"],
             self._signal_options["approximant"], self._signal_options["t_obs"],

@@ -104,6 +104,13 @@ def direct_log_likelihood(
     """
     f, df = _uniform_grid(frequencies)
     d = _checked_data(data, f.size)
+    if channels not in CHANNELS:
+        raise ValueError(
+            f"channels must be one of {sorted(CHANNELS)}, got {channels!r}"
+        )
+    unknown = sorted(set(signal_options) - _SIGNAL_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown signal options {unknown}")
     noise = replace(LisaTdiNoise() if noise is None else noise, rescaled=True)
     chans = list(CHANNELS[channels])
     signal = mbhb_tdi_signal(sources, noise=noise, cosmology=cosmology,
@@ -187,7 +194,11 @@ class RelativeBinningLikelihood:
         modes = signal_options.get("modes")
         if approximant != "IMRPhenomD" and modes not in ([(2, 2)], ((2, 2),)):
             raise ValueError("relative binning here handles the (2, 2) mode only")
-        if isinstance(n_bins, bool) or int(n_bins) != n_bins or n_bins < 16:
+        if (
+            not isinstance(n_bins, (int, np.integer))
+            or isinstance(n_bins, bool)
+            or (n_bins < 16)
+        ):
             raise ValueError(f"n_bins must be an integer >= 16, got {n_bins!r}")
         f, df = _uniform_grid(frequencies)
         d = _checked_data(data, f.size)
@@ -235,17 +246,21 @@ class RelativeBinningLikelihood:
         Sources whose signal cannot be computed (outside the band or the
         model) get ``-inf``.
         """
-        self._counter[0] += len(sources)
+        if not isinstance(sources, MBHBSources):
+            raise TypeError(f"sources must be MBHBSources, got {type(sources)}")
         try:
             signal = mbhb_tdi_signal(sources, noise=self.noise,
                                      cosmology=self.cosmology,
                                      **self.signal_options)  # fmt: skip
         except ValueError:
             if len(sources) == 1:
+                self._counter[0] += 1
                 return np.array([-np.inf])
+            # one by one (each counted there) to find the impossible ones
             return np.concatenate(
                 [self.log_likelihood(_one(sources, i)) for i in range(len(sources))]
             )
+        self._counter[0] += len(sources)
         chans = list(CHANNELS[self.channels])
         h = np.asarray(interpolate_tdi(signal.sparse, self.edges))  # (n, 3, edges)
         with np.errstate(divide="ignore", invalid="ignore"):

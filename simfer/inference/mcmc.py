@@ -123,9 +123,9 @@ def run_ensemble(
     seed : int
         Seeds the sampler's random state.
     max_steps : int
-        Give up (``converged=False``) after this many steps per walker.
+        Give up (``converged=False``) after this many steps per walker (>= 4).
     block : int
-        Steps between convergence checks.
+        Steps between convergence checks (>= 4).
     min_autocorrelation_times : float
         Required chain length in units of the largest tau (>= 50 is usual).
     tau_tolerance : float
@@ -150,11 +150,19 @@ def run_ensemble(
             f"got {start.shape}"
         )
     for name, value in (("max_steps", max_steps), ("block", block)):
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if (
+            not isinstance(value, (int, np.integer))
+            or isinstance(value, bool)
+            or (value < 4)
+        ):
+            raise ValueError(f"{name} must be an integer >= 4, got {value!r}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     for name, value in (("min_autocorrelation_times", min_autocorrelation_times),
                         ("tau_tolerance", tau_tolerance)):  # fmt: skip
-        if not (math.isfinite(value) and value > 0):
+        if not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value > 0
+        ):
             raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     if not r_hat_threshold > 1:
         raise ValueError("r_hat_threshold must exceed 1")
@@ -162,7 +170,15 @@ def run_ensemble(
 
     def counted(theta):
         counter[0] += len(theta)
-        return np.asarray(log_prob(theta), dtype=float)
+        values = np.asarray(log_prob(theta), dtype=float)
+        if values.shape != (len(theta),):
+            raise ValueError(
+                f"log_prob must return shape ({len(theta)},) for theta of shape "
+                f"{theta.shape}, got {values.shape}"
+            )
+        if np.any(np.isnan(values)) or np.any(values == np.inf):
+            raise ValueError("log_prob returned NaN or +inf (only -inf is allowed)")
+        return values
 
     initial_log_prob = counted(start)
     if not np.all(np.isfinite(initial_log_prob)):

@@ -223,11 +223,11 @@ class SNLSettings:
         n_validation = self.simulations_per_round - int(
             (1 - self.validation_fraction) * self.simulations_per_round
         )
-        if n_validation < 1:
+        if n_validation < 1 or n_validation == self.simulations_per_round:
             raise ValueError(
                 "validation_fraction * simulations_per_round must leave at least "
-                f"one validation simulation, got {self.validation_fraction} * "
-                f"{self.simulations_per_round}"
+                "one training and one validation simulation, got "
+                f"{self.validation_fraction} * {self.simulations_per_round}"
             )
         _check_int("stop_after_epochs", self.stop_after_epochs, 1)
         _check_int("max_num_epochs", self.max_num_epochs, 1)
@@ -447,9 +447,10 @@ def _check_observation(x_observed: ArrayLike) -> torch.Tensor:
         x = x[0]
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"x_observed must have shape (k,), got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x_observed must be finite")
-    return torch.as_tensor(x, dtype=torch.float32)
+    observed = torch.as_tensor(x, dtype=torch.float32)  # what sbi sees
+    if not torch.all(torch.isfinite(observed)):
+        raise ValueError("x_observed must be finite in float32 (|x| < 3.4e38)")
+    return observed
 
 
 def _simulate(
@@ -470,8 +471,8 @@ def _simulate(
         if x.shape != (batch.shape[0], x_dim):
             raise ValueError(
                 f"simulator must return an array of shape (n, k) = "
-                f"({batch.shape[0]}, {x_dim}) for theta of shape {batch.shape}, "
-                f"got {x.shape}"
+                f"({batch.shape[0]}, {x_dim}) for theta of shape {batch.shape} "
+                f"(k = the length of x_observed), got {x.shape}"
             )
         parts.append(x)
     # float32 is what sbi trains on: a finite float64 beyond its range becomes inf
@@ -598,6 +599,16 @@ def run_snl(
                     f"SNL round {index}: {n - n_kept} of {n} simulations returned "
                     "NaN or infinite data; too few left to train on"
                 )
+            if n_kept > 1:
+                spread = x[valid].std(dim=0)
+                if torch.any(spread == 0):
+                    # a flow cannot model a point mass: the likelihood, and
+                    # sbi's slice sampler on it, would degenerate (hang)
+                    raise ValueError(
+                        "simulator output columns "
+                        f"{torch.nonzero(spread == 0).flatten().tolist()} do not "
+                        f"vary in round {index}; drop them from the data"
+                    )
             if n_kept < n:
                 warnings.warn(
                     f"SNL round {index}: dropped {n - n_kept} of {n} simulations "

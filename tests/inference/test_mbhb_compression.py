@@ -111,3 +111,19 @@ def test_bad_inputs():
                             t_obs=T_OBS)  # fmt: skip
     with pytest.raises(ValueError, match="missing parameters"):
         sources_from_parameters({"mass_ratio": 0.5})
+
+
+def test_compress_data_checks_its_input(compression, data_grid):
+    signal, f = data_grid
+    data = np.array(signal.evaluate(f, 0))
+    with pytest.raises(ValueError, match="complex"):
+        compression.compress_data(f, data.real)
+    with pytest.raises(ValueError, match="uniform"):
+        compression.compress_data(np.geomspace(f[0], f[-1], f.size), data)
+    data[0, 5] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        compression.compress_data(f, data)
+    with pytest.raises(ValueError, match="exactly one source"):
+        compression.fisher_ratio(sources_from_parameters(
+            {k: np.full(2, v) for k, v in compression.fiducial.items()}
+        ))  # fmt: skip

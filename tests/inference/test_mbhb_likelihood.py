@@ -74,6 +74,16 @@ def test_evaluations_are_counted_and_impossible_signals_rejected(problem):
     )
     assert likelihood.log_likelihood(heavy)[0] == -np.inf
     assert likelihood.evaluations == before + 2
+    # in a batch, the impossible source is found one by one, counted once
+    both = MBHBSources(**{
+        name: np.concatenate([getattr(source, name), getattr(heavy, name)])
+        for name in ("m1", "m2", "chi1", "chi2", "redshift", "inclination",
+                     "phase", "ecliptic_longitude", "ecliptic_latitude",
+                     "polarization", "t_c")
+    })  # fmt: skip
+    values = likelihood.log_likelihood(both)
+    assert np.isfinite(values[0]) and values[1] == -np.inf
+    assert likelihood.evaluations == before + 4
 
 
 def test_bad_inputs(problem):

@@ -55,4 +55,13 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="finite log-probability"):
         run_ensemble(lambda t: np.full(len(t), -np.inf), _start(0), seed=0)
     with pytest.raises(ValueError, match="block"):
-        run_ensemble(gaussian, _start(0), seed=0, block=0)
+        run_ensemble(gaussian, _start(0), seed=0, block=2)
+    with pytest.raises(ValueError, match=r"shape \(16,\)"):
+        run_ensemble(lambda t: gaussian(t)[:, None], _start(0), seed=0)
+
+    def spike(theta):  # +inf away from the start: walkers would pile into it
+        values = gaussian(theta)
+        return np.where(theta[:, 0] > 1.5, np.inf, values)
+
+    with pytest.raises(ValueError, match=r"\+inf"):
+        run_ensemble(spike, _start(0), seed=0, block=200, max_steps=2000)

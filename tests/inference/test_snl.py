@@ -198,6 +198,17 @@ def test_all_invalid_simulations_raise():
         run_snl(simulator, _prior(), X_OBSERVED, TINY, seed=0)
 
 
+def test_constant_simulator_output_is_refused():
+    # a flow cannot learn a point mass; sbi's slice sampler then never returned
+    def simulator(theta, rng):
+        x = _linear_gaussian(theta, rng)
+        x[:, 1] = 1.0
+        return x
+
+    with pytest.raises(ValueError, match=r"columns \[1\] do not vary"):
+        run_snl(simulator, _prior(), X_OBSERVED, TINY, seed=0)
+
+
 def test_same_seed_gives_identical_simulations_network_and_samples():
     torch.manual_seed(123)
     np.random.seed(7)  # noqa: NPY002 -- checks run_snl restores the legacy state
