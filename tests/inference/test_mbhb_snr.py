@@ -34,6 +34,18 @@ def _sources(total_msun, redshift, seed=7):
     )  # fmt: skip
 
 
+def _lisabeta_params(sources, frame, i):
+    """lisabeta's parameter dict of source i (detector-frame Msun, Mpc)."""
+    return {
+        "m1": frame.m1[i] / MSUN, "m2": frame.m2[i] / MSUN,
+        "chi1": sources.chi1[i], "chi2": sources.chi2[i], "Deltat": 0.0,
+        "dist": frame.luminosity_distance[i] / (1e6 * PARSEC),
+        "inc": sources.inclination[i], "phi": sources.phase[i],
+        "lambda": sources.ecliptic_longitude[i],
+        "beta": sources.ecliptic_latitude[i], "psi": sources.polarization[i],
+    }  # fmt: skip
+
+
 # 1e5-1e7 Msun (source frame) at z = 1-5, as in the issue
 TOTALS = np.array([1e5, 5e5, 2e6, 5e6, 1e7])
 REDSHIFTS = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
@@ -52,14 +64,7 @@ def test_snr_matches_lisabeta(rescaled):
     frame = detector_frame(sources)
     reference = pyLISAnoise.LISAnoiseSciRDv1 | {"WDbackground": False}
     for i in range(len(sources)):
-        params = {
-            "m1": frame.m1[i] / MSUN, "m2": frame.m2[i] / MSUN,
-            "chi1": sources.chi1[i], "chi2": sources.chi2[i], "Deltat": 0.0,
-            "dist": frame.luminosity_distance[i] / (1e6 * PARSEC),
-            "inc": sources.inclination[i], "phi": sources.phase[i],
-            "lambda": sources.ecliptic_longitude[i],
-            "beta": sources.ecliptic_latitude[i], "psi": sources.polarization[i],
-        }  # fmt: skip
+        params = _lisabeta_params(sources, frame, i)
         # lisabeta's timetomerger_max uses the same Newtonian start frequency
         # (measured ratio 1 - 7e-6 from its year constant); IMRPhenomD ends at
         # Mf = 0.2 in LAL, lisabeta's port continues to 0.3 unless told
@@ -169,14 +174,7 @@ def test_higher_mode_snr_matches_lisabeta():
     ours = signal_snr(signal, channels="AET")
     frame = detector_frame(sources)
     for i in range(len(sources)):
-        params = {
-            "m1": frame.m1[i] / MSUN, "m2": frame.m2[i] / MSUN,
-            "chi1": sources.chi1[i], "chi2": sources.chi2[i], "Deltat": 0.0,
-            "dist": frame.luminosity_distance[i] / (1e6 * PARSEC),
-            "inc": sources.inclination[i], "phi": sources.phase[i],
-            "lambda": sources.ecliptic_longitude[i],
-            "beta": sources.ecliptic_latitude[i], "psi": sources.polarization[i],
-        }  # fmt: skip
+        params = _lisabeta_params(sources, frame, i)
         expected = lisa.GenerateLISATDISignal_SMBH(
             params, approximant="IMRPhenomHM", modes=None, timetomerger_max=0.5,
             Mfmax_model=0.2, TDIrescaled=True,
