@@ -68,10 +68,25 @@ __all__ = ["ScoreCompression", "sources_from_parameters"]
 _Z_TABLE = np.geomspace(1e-4, 100.0, 4000)  # redshifts of the D_L -> z table
 
 
-def _redshift_of_distance(distance, cosmology):
-    """z(D_L) by a cubic spline of ln z against ln D_L (relative error < 1e-9)."""
+#: (cosmology, ln D_L nodes, spline of ln z) of the cosmologies used recently:
+#: astropy's cosmologies are unhashable, and the table costs 0.1-1 s to build
+_Z_OF_DISTANCE: list[tuple] = []
+
+
+def _redshift_spline(cosmology):
+    for known, log_d, spline in _Z_OF_DISTANCE:
+        if known is cosmology:
+            return log_d, spline
     log_d = np.log(cosmology.luminosity_distance(_Z_TABLE).to_value(u.m))
     spline = CubicSpline(log_d, np.log(_Z_TABLE))
+    _Z_OF_DISTANCE.insert(0, (cosmology, log_d, spline))
+    del _Z_OF_DISTANCE[4:]
+    return log_d, spline
+
+
+def _redshift_of_distance(distance, cosmology):
+    """z(D_L) by a cubic spline of ln z against ln D_L (relative error < 1e-9)."""
+    log_d, spline = _redshift_spline(cosmology)
     log_distance = np.log(distance)
     if np.any(log_distance < log_d[0]) or np.any(log_distance > log_d[-1]):
         raise ValueError(
@@ -182,7 +197,9 @@ class ScoreCompression:
         **signal_options
             ``noise``, ``approximant``, ``modes``, ``t_obs``, ``f_min``,
             ``f_max``, ``n_grid``, ``t0`` of :func:`mbhb_fisher`; the same are
-            used for every signal compressed later.
+            used for every signal compressed later, computed with
+            ``waveform_backend`` (of :func:`mbhb_tdi_signal`; the derivatives
+            always use lalsimulation).
 
         Raises
         ------
@@ -200,13 +217,14 @@ class ScoreCompression:
             raise ValueError(f"parameters contains duplicates: {list(names)}")
         free = tuple(name for name in _NAMES if name in names)
         allowed = {"noise", "approximant", "modes", "t_obs", "f_min", "f_max",
-                   "n_grid", "t0"}  # fmt: skip
+                   "n_grid", "t0", "waveform_backend"}  # fmt: skip
         unknown = sorted(set(signal_options) - allowed)
         if unknown:
             raise TypeError(f"unknown signal options {unknown}; expected {allowed}")
         options = {"noise": None, "approximant": "IMRPhenomD", "modes": None,
                    "t_obs": None, "f_min": 1e-5, "f_max": 1.0, "n_grid": 200,
-                   "t0": 0.0} | signal_options  # fmt: skip
+                   "t0": 0.0, "waveform_backend": "lalsimulation"}  # fmt: skip
+        options |= signal_options
         plan = _prepare(
             source, free, _check_positive(steps or {}, "steps"), options["noise"],
             options["approximant"], options["t_obs"], options["f_min"],
