@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 # never touches the user's backend, and nothing is left open in pyplot's registry.
 
 __all__ = [
+    "coverage_plot",
     "plot_characteristic_strain",
     "plot_errors_vs_redshift",
     "plot_fisher_ellipses",
@@ -22,6 +23,7 @@ __all__ = [
     "plot_magnitude_period",
     "plot_signal_and_noise",
     "plot_sky_map",
+    "posterior_corner",
 ]
 
 _DETECTOR_COLOURS = {"LISA": "tab:blue", "TianQin": "tab:orange"}
@@ -470,6 +472,284 @@ def plot_errors_vs_redshift(
             figure.colorbar(points, ax=ax, label=f"log10 {group_label}".strip())
         ax.set_yscale("log")
         ax.grid(True, which="major", alpha=0.3)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return figure
+
+
+_SAMPLE_SET_COLOURS = (
+    "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+)  # fmt: skip
+
+
+def posterior_corner(
+    sample_sets: Mapping[str, np.ndarray],
+    names: Sequence[str],
+    truths: Sequence[float] | np.ndarray | None = None,
+    *,
+    labels: Sequence[str] | None = None,
+    levels: Sequence[float] = (0.6827, 0.9545),
+    bins: int = 30,
+    title: str = "",
+) -> Figure:
+    """Corner plot of several posteriors' samples overlaid, one colour each.
+
+    Drawn with the ``corner`` package (Foreman-Mackey 2016): on the diagonal
+    each set's marginal histograms, normalised to unit area so that sets of
+    different sizes compare; below it, contours of the two-dimensional
+    marginals holding ``levels`` of the samples (by default 68.3 % and 95.4 %,
+    the "1 and 2 sigma" regions in the sense of :func:`plot_fisher_ellipses`,
+    so the two figures compare), from histograms smoothed by one bin. The axis
+    ranges cover the central 99 % of every set and the truths.
+
+    Parameters
+    ----------
+    sample_sets : mapping of str to array, each of shape (n_i, d)
+        Legend label -> samples, e.g. ``{"MCMC": ..., "SNL": ...}``; at most six
+        sets, each with more samples than parameters (thousands for smooth
+        contours).
+    names : sequence of str
+        The d parameter names (axis labels unless ``labels`` is given).
+    truths : sequence of float, shape (d,), optional
+        True parameter values, drawn as lines and points.
+    labels : sequence of str, optional
+        Axis labels with units, one per parameter.
+    levels : sequence of float
+        Probability contents of the two-dimensional contours, each in (0, 1).
+    bins : int
+        Histogram bins per parameter.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With d x d axes (those above the diagonal hidden).
+
+    Raises
+    ------
+    ValueError
+        No sets or more than six, empty ``names``, a set or ``truths`` whose
+        shape does not match ``names`` or with non-finite entries, ``labels``
+        of the wrong length, or ``levels`` outside (0, 1).
+
+    References
+    ----------
+    Foreman-Mackey, D. 2016, JOSS 1, 24 (corner.py).
+    """
+    import corner  # not a dependency of the rest of simfer
+    from matplotlib.lines import Line2D
+
+    k = len(names)
+    if k == 0:
+        raise ValueError("names must hold at least one parameter name")
+    if not sample_sets or len(sample_sets) > len(_SAMPLE_SET_COLOURS):
+        raise ValueError(
+            f"sample_sets must hold 1 to {len(_SAMPLE_SET_COLOURS)} sets, got "
+            f"{len(sample_sets)}"
+        )
+    sets = {}
+    for label, samples in sample_sets.items():
+        samples = np.asarray(samples, dtype=float)
+        if samples.ndim != 2 or samples.shape[1] != k or len(samples) <= k:
+            raise ValueError(
+                f"sample_sets[{label!r}] must have shape (n, {k}) with n > {k} "
+                f"to match names, got {samples.shape}"
+            )
+        if not np.all(np.isfinite(samples)):
+            raise ValueError(f"sample_sets[{label!r}] has NaN or infinite entries")
+        sets[label] = samples
+    if truths is not None:
+        truths = np.asarray(truths, dtype=float)
+        if truths.shape != (k,) or not np.all(np.isfinite(truths)):
+            raise ValueError(
+                f"truths must have shape ({k},) with finite entries, got {truths}"
+            )
+    labels = list(names) if labels is None else list(labels)
+    if len(labels) != k:
+        raise ValueError(f"labels has {len(labels)} entries, names has {k}")
+    if not levels or not all(0 < level < 1 for level in levels):
+        raise ValueError(f"levels must each lie in (0, 1), got {levels}")
+
+    low = np.min([np.quantile(s, 0.005, axis=0) for s in sets.values()], axis=0)
+    high = np.max([np.quantile(s, 0.995, axis=0) for s in sets.values()], axis=0)
+    if truths is not None:
+        low, high = np.minimum(low, truths), np.maximum(high, truths)
+    pad = 0.05 * np.where(high > low, high - low, np.maximum(np.abs(low), 1.0))
+    ranges = list(zip(low - pad, high + pad, strict=True))
+
+    size = min(2.0 * k + 1.5, 16.0)
+    # no layout engine: corner places the axes with subplots_adjust
+    figure = Figure(figsize=(size, size))
+    handles = []
+    for (label, samples), colour in zip(
+        sets.items(), _SAMPLE_SET_COLOURS, strict=False
+    ):
+        corner.corner(
+            samples,
+            bins=bins,
+            range=ranges,
+            color=colour,
+            labels=labels,
+            levels=tuple(levels),
+            smooth=1.0,
+            plot_datapoints=False,
+            plot_density=False,
+            no_fill_contours=True,
+            hist_kwargs={"density": True, "lw": 1.2},
+            contour_kwargs={"linewidths": 1.2},
+            fig=figure,
+        )
+        handles.append(Line2D([], [], color=colour, lw=1.5, label=label))
+    axes = np.array(figure.axes).reshape(k, k)
+    for i in range(k):
+        # each corner call fitted the vertical range to its own set only
+        axes[i, i].set_ylim(0, 1.1 * axes[i, i].dataLim.y1)
+    if truths is not None:
+        # by hand: corner.overplot_lines and overplot_points fail for k = 1, where
+        # corner hands back a single Axes rather than an array
+        line = {"color": "0.2", "lw": 1.0, "ls": "--"}
+        for i in range(k):
+            axes[i, i].axvline(truths[i], **line)
+            for j in range(i):
+                axes[i, j].axvline(truths[j], **line)
+                axes[i, j].axhline(truths[i], **line)
+                axes[i, j].plot(truths[j], truths[i], marker="s", ms=4, color="0.2")
+        handles.append(Line2D([], [], color="0.2", ls="--", lw=1.0, label="truth"))
+    figure.legend(handles=handles, loc="upper right", fontsize=9, frameon=False)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return figure
+
+
+def coverage_plot(
+    alpha: np.ndarray,
+    ecp: np.ndarray,
+    ranks: np.ndarray | None = None,
+    n_samples: int | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    n_injections: int | None = None,
+    n_bins: int | None = None,
+    title: str = "",
+) -> Figure:
+    """Calibration of a posterior: TARP coverage and, optionally, SBC ranks.
+
+    The first panel draws the expected coverage probability against the
+    credibility level (Lemos et al. 2023) with the diagonal of a calibrated
+    posterior; below the diagonal at high levels means over-confident, above
+    it under-confident. With ``n_injections`` it also shades the central 95 %
+    of the ECP of a calibrated posterior, Binomial(n_injections, alpha) /
+    n_injections (exact for one reference point per injection). With
+    ``ranks``, one more panel per parameter shows the histogram of the
+    simulation-based-calibration ranks over the central 99 % band of the counts
+    per bin of a calibrated posterior (Talts et al. 2018, Fig. 2), binned as in
+    :func:`simfer.inference.diagnostics.rank_histogram`.
+
+    Parameters
+    ----------
+    alpha, ecp : array, shape (n_alpha,)
+        Credibility levels and expected coverage probabilities, e.g.
+        ``TARPResult.alpha`` and ``TARPResult.ecp``.
+    ranks : array of int, shape (n_injections, d), optional
+        SBC ranks from :func:`simfer.inference.diagnostics.rank_statistics`.
+    n_samples : int, optional
+        Posterior samples per injection behind ``ranks``; required with them.
+    names : sequence of str, optional
+        The d parameter names, titles of the rank panels.
+    n_injections : int, optional
+        Injections behind ``ecp``, for the calibrated band.
+    n_bins : int, optional
+        Bins of the rank histograms (see ``rank_histogram``).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With 1 + d axes (1 without ``ranks``).
+
+    Raises
+    ------
+    ValueError
+        ``alpha`` and ``ecp`` of different shapes or outside [0, 1], ``ranks``
+        without ``n_samples``, ``names`` of the wrong length, or
+        ``n_injections`` not a positive integer; bad ``ranks`` or ``n_bins`` as
+        in ``rank_histogram``.
+
+    References
+    ----------
+    Lemos, P. et al. 2023, ICML, PMLR 202, 19256 (TARP; arXiv:2302.03026).
+    Talts, S. et al. 2018, arXiv:1804.06788 (SBC).
+    """
+    from scipy import stats
+
+    alpha, ecp = np.asarray(alpha, dtype=float), np.asarray(ecp, dtype=float)
+    if alpha.ndim != 1 or alpha.shape != ecp.shape:
+        raise ValueError(
+            f"alpha and ecp must be 1-d of one length, got {alpha.shape} and "
+            f"{ecp.shape}"
+        )
+    if not np.all((alpha >= 0) & (alpha <= 1) & (ecp >= 0) & (ecp <= 1)):
+        raise ValueError("alpha and ecp must be probabilities, in [0, 1]")
+    if n_injections is not None and (
+        isinstance(n_injections, bool)
+        or not isinstance(n_injections, int | np.integer)
+        or n_injections < 1
+    ):
+        raise ValueError(
+            f"n_injections must be a positive integer, got {n_injections!r}"
+        )
+    histograms = None
+    if ranks is not None:
+        if n_samples is None:
+            raise ValueError("n_samples is required with ranks")
+        # simfer.inference pulls in the inference stack; only load it for ranks
+        from simfer.inference.diagnostics import rank_histogram
+
+        edges, counts, expected = rank_histogram(ranks, n_samples, n_bins=n_bins)
+        histograms = counts.T
+        d = counts.shape[1]
+        names = [f"parameter {j}" for j in range(d)] if names is None else names
+        if len(names) != d:
+            raise ValueError(f"names has {len(names)} entries, ranks has {d} columns")
+
+    n_panels = 1 + (0 if histograms is None else len(histograms))
+    n_columns = min(n_panels, 4)
+    n_rows = -(-n_panels // n_columns)
+    figure = Figure(figsize=(3.6 * n_columns, 3.4 * n_rows), layout="constrained")
+
+    axes = figure.add_subplot(n_rows, n_columns, 1)
+    if n_injections is not None:
+        lower, upper = stats.binom.interval(0.95, n_injections, alpha)
+        axes.fill_between(
+            alpha, lower / n_injections, upper / n_injections, color="0.85",
+            lw=0, label="calibrated, 95 %",
+        )  # fmt: skip
+    axes.plot([0, 1], [0, 1], ls="--", color="0.3", lw=1.0)
+    axes.plot(alpha, ecp, color="tab:blue", lw=1.5, label="TARP")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_aspect("equal")
+    axes.set_xlabel("credibility level")
+    axes.set_ylabel("expected coverage")
+    axes.legend(loc="upper left", fontsize=8)
+
+    if histograms is not None:
+        n_total = int(expected.sum().round())
+        lower, upper = stats.binom.interval(0.99, n_total, expected / n_total)
+        for j, (name, count) in enumerate(zip(names, histograms, strict=True)):
+            ax = figure.add_subplot(n_rows, n_columns, j + 2)
+            ax.stairs(upper, edges, baseline=lower, fill=True, color="0.85",
+                      label="calibrated, 99 %")  # fmt: skip
+            ax.stairs(count, edges, color="tab:blue", lw=1.2)
+            ax.set_xlim(edges[0], edges[-1])
+            ax.set_ylim(0, None)
+            ax.set_xlabel("rank of the truth")
+            ax.set_ylabel("injections per bin")
+            ax.set_title(name, fontsize=9)
+            if j == 0:
+                ax.legend(loc="lower center", fontsize=7)
     if title:
         figure.suptitle(title, fontsize=10)
     return figure
