@@ -522,6 +522,7 @@ def run_snl(
     x_observed: ArrayLike,
     settings: SNLSettings,
     seed: int,
+    initial_proposal: Distribution | None = None,
 ) -> SNLResult:
     """Posterior of ``theta`` given ``x_observed`` by Sequential Neural Likelihood.
 
@@ -543,6 +544,12 @@ def run_snl(
     seed : int
         Non-negative seed of the simulator's generator and of the torch and numpy
         global generators that sbi uses (restored on return).
+    initial_proposal : torch.distributions.Distribution, optional
+        Draws round 1's parameters instead of the prior (same event shape),
+        e.g. a Gaussian about a search's best fit. SNL learns the likelihood,
+        so any proposal leaves it unbiased, but the flow is accurate only where
+        it has simulations: the proposal must cover the posterior. Later rounds
+        draw from the previous round's posterior, as usual.
 
     Returns
     -------
@@ -567,7 +574,12 @@ def run_snl(
     """
     if not isinstance(settings, SNLSettings):
         raise ValueError(f"settings must be SNLSettings, got {type(settings).__name__}")
-    _check_prior(prior)
+    theta_dim = _check_prior(prior)
+    if initial_proposal is not None and _check_prior(initial_proposal) != theta_dim:
+        raise ValueError(
+            f"initial_proposal has event shape {tuple(initial_proposal.event_shape)}, "
+            f"the prior ({theta_dim},)"
+        )
     x_o = _check_observation(x_observed)
     simulator_rng, torch_seed, numpy_seed = _derived_seeds(seed)
     start = time.perf_counter()
@@ -580,7 +592,12 @@ def run_snl(
         for index in range(settings.n_rounds):
             n = settings.simulations_per_round
             t0 = time.perf_counter()
-            theta = prior.sample((n,)) if posterior is None else _sample(posterior, n)
+            if posterior is not None:
+                theta = _sample(posterior, n)
+            else:
+                theta = (
+                    prior if initial_proposal is None else initial_proposal
+                ).sample((n,))
             t1 = time.perf_counter()
             x, calls = _simulate(
                 simulator, theta, simulator_rng, settings.simulation_batch_size,

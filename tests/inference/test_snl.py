@@ -370,6 +370,10 @@ def test_settings_from_dict_rejects_unknown_keys():
         ({"seed": -1}, "seed"),
         ({"settings": {"n_rounds": 2}}, "settings"),
         ({"simulator": lambda theta, rng: theta}, "simulator"),
+        (
+            {"initial_proposal": BoxUniform(torch.zeros(3), torch.ones(3))},
+            "initial_proposal",
+        ),
     ],
 )
 def test_bad_arguments_raise_naming_the_argument(kwargs, match):
@@ -377,6 +381,23 @@ def test_bad_arguments_raise_naming_the_argument(kwargs, match):
                      x_observed=X_OBSERVED, settings=TINY, seed=0) | kwargs  # fmt: skip
     with pytest.raises(ValueError, match=match):
         run_snl(**arguments)
+
+
+def test_round_one_draws_from_the_initial_proposal():
+    seen = []
+
+    def recording(theta, rng):
+        seen.append(theta)
+        return _linear_gaussian(theta, rng)
+
+    proposal = BoxUniform(torch.tensor([0.5, -0.6]), torch.tensor([0.9, -0.2]))
+    settings = SNLSettings.from_dict(TINY.to_dict() | {"n_rounds": 1})
+    run_snl(recording, _prior(), X_OBSERVED, settings, seed=3,
+            initial_proposal=proposal)  # fmt: skip
+    theta = np.concatenate(seen)
+    assert len(theta) == 300
+    # every round-1 parameter inside the proposal's box, none from the wide prior
+    assert np.all((theta >= [0.5, -0.6]) & (theta <= [0.9, -0.2]))
 
 
 def test_training_budget_warning():
