@@ -70,6 +70,8 @@ JOB_DESCRIPTIONS = {
     "Rubin find",
     "mbhb_fisher": "LISA Fisher forecasts (SNR, parameter errors, sky areas) for "
     "massive black-hole binaries: a list, a mass-redshift grid or a population",
+    "mbhb_snl": "parameter estimation of one LISA massive black-hole binary by "
+    "sequential neural likelihood (sbi), checked against MCMC",
 }
 
 
