@@ -539,6 +539,7 @@ def posterior_corner(
     """
     import corner  # not a dependency of the rest of simfer
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import ScalarFormatter
 
     k = len(names)
     if k == 0:
@@ -605,6 +606,13 @@ def posterior_corner(
     for i in range(k):
         # each corner call fitted the vertical range to its own set only
         axes[i, i].set_ylim(0, 1.1 * axes[i, i].dataLim.y1)
+    for ax in figure.axes:
+        # no "+8.3776e1" offsets: they overlap the axis labels of parameters
+        # known to 1e-6 of their value (ln M_c of a LISA source)
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if isinstance(formatter, ScalarFormatter):
+                formatter.set_useOffset(False)
     if truths is not None:
         # by hand: corner.overplot_lines and overplot_points fail for k = 1, where
         # corner hands back a single Axes rather than an array

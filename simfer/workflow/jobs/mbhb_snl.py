@@ -650,7 +650,9 @@ def _corner_figure(problem, snl, mcmc, context) -> None:
     sets = {"SNL": snl}
     if mcmc is not None:
         sets["MCMC"] = mcmc
-    sets["Fisher"] = problem.fisher_draws(len(snl), context.rng("fisher_draws"))
+    sets["Fisher, at the injection"] = problem.fisher_draws(
+        len(snl), context.rng("fisher_draws")
+    )
     figure = posterior_corner(
         sets, problem.parameter_names, problem.truth,
         title="SNL (compressed data) against MCMC (full data)",
