@@ -110,7 +110,7 @@ def c2st(
 
     For two draws of one distribution the accuracy scatters about 0.5 with a
     standard deviation of about sqrt(0.25 / (2 n)) (0.011 at n = 1000); a
-    flexible classifier can also overfit a little below 0.5 In one dimension
+    flexible classifier can also overfit a little below 0.5. In one dimension
     sbi's default MLP (10 hidden units) sometimes stops early before it has
     learned anything and reports 0.5 for clearly different sets; use
     ``classifier="rf"`` there.

@@ -27,24 +27,36 @@ round-1 proposal, taken as the prior, and for injections drawn from it the
 posterior is sampled and scored by TARP (Lemos et al. 2023) and
 simulation-based calibration ranks (Talts et al. 2018).
 
-Outputs in the run directory:
+Assumptions: the parameters not inferred are fixed at their injected values;
+priors are flat in the inferred parameters (``log_chirp_mass`` is ln of the
+detector-frame chirp mass in kg, ``log_distance`` ln of D_L in m) over a box of
+``prior_width`` Fisher sigmas about the injection; the compression's fiducial
+source is the injection (a search's best fit in a real analysis).
+
+Outputs in the run directory (``summary.json`` also holds the injection's SNR):
 
 - ``tables/problem.parquet``: per inferred parameter, the injected (fiducial)
-  value, conditional Fisher sigma and prior box; ``tables/compression.parquet``:
-  the score compression's Fisher matrix and whitening matrix ``L^-1`` at the
-  fiducial (with the fiducial and settings this regenerates the basis);
+  value, Fisher sigma and prior box; ``tables/compression.parquet``: the score
+  compression's Fisher matrix and its whitening ``L^-1`` at the fiducial (with
+  the fiducial and the settings this regenerates the basis);
 - ``tables/snl_samples.parquet``, ``tables/mcmc_samples.parquet``: posterior
-  samples; ``fields/posterior_snl.nc``, ``fields/posterior_mcmc.nc``: the same
-  as ArviZ InferenceData (NetCDF);
+  samples of the inferred parameters and their physical forms
+  (``chirp_mass_detector`` in solMass, ``luminosity_distance`` in Gpc, t_c in
+  s); ``fields/posterior_snl.nc``, ``fields/posterior_mcmc.nc``: the physical
+  forms as ArviZ InferenceData (NetCDF; units in each variable's attributes,
+  the compressed data as ``observed_data``; MCMC with one chain per walker);
 - ``tables/snl_rounds.parquet``: simulations, drops, epochs and times per
   round; ``tables/mcmc_diagnostics.parquet``: autocorrelation time and R-hat
   per parameter;
 - ``tables/comparison.parquet``: SNL against MCMC per parameter (median offset
-  in MCMC sigmas, width ratio); ``tables/compression_loss.parquet``: sigma with
-  compressed over full data at posterior draws;
-- ``models/snl_likelihood.pt`` and ``.json``: the trained flow;
-- ``figures/corner.png``: SNL and MCMC overlaid, with the Fisher ellipse's
-  samples; with coverage, ``figures/coverage.png`` and
+  in MCMC sigmas, width ratio); ``tables/compression_loss.parquet``: at 8 MCMC
+  draws (rows), sigma with compressed over sigma with full data, per parameter;
+- ``models/snl_likelihood.pt`` and ``.json``: the trained flow (reload with
+  :func:`simfer.inference.snl.load_density_estimator`);
+  ``models/snl_coordinates.json``: its whitened coordinates and observation,
+  to sample it again (see the file's ``description``);
+- ``figures/corner.png``: SNL, MCMC and the Fisher Gaussian at the injection,
+  in physical units; with coverage, ``figures/coverage.png`` and
   ``tables/coverage_ranks.parquet``, ``tables/coverage_tarp.parquet``.
 
 References
@@ -107,7 +119,9 @@ class SNLConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    n_rounds: int = Field(default=4, ge=1, description="Rounds [4].")
+    n_rounds: int = Field(
+        default=4, ge=1, description="Rounds of simulate-then-train; 1 is NLE [4]."
+    )
     simulations_per_round: int = Field(
         default=1000, ge=10, description="Simulations per round [1000]."
     )
@@ -121,15 +135,37 @@ class SNLConfig(BaseModel):
     num_transforms: int = Field(default=5, ge=1, description="Flow layers [5].")
     num_bins: int = Field(default=10, ge=1, description="Spline bins (NSF) [10].")
     learning_rate: float = Field(default=5e-4, gt=0, description="Adam step [5e-4].")
-    training_batch_size: int = Field(default=200, ge=1, description="Minibatch.")
-    validation_fraction: float = Field(default=0.1, gt=0, lt=1)
-    stop_after_epochs: int = Field(default=20, ge=1)
-    max_num_epochs: int = Field(default=1000, ge=1)
-    mcmc_method: Literal["slice_np_vectorized", "slice_np"] = "slice_np_vectorized"
-    num_chains: int = Field(default=20, ge=1, description="Slice-sampler chains.")
-    thin: int = Field(default=1, ge=1, le=10)
-    warmup_steps: int = Field(default=200, ge=0)
-    init_strategy: Literal["resample", "sir", "proposal"] = "resample"
+    training_batch_size: int = Field(
+        default=200, ge=1, description="Minibatch size [200]."
+    )
+    validation_fraction: float = Field(
+        default=0.1, gt=0, lt=1,
+        description="Simulations held out for early stopping [0.1].",
+    )  # fmt: skip
+    stop_after_epochs: int = Field(
+        default=20, ge=1,
+        description="Stop training after this many epochs without a better "
+        "validation loss [20].",
+    )  # fmt: skip
+    max_num_epochs: int = Field(
+        default=1000, ge=1, description="Epochs per round at most (warns) [1000]."
+    )
+    mcmc_method: Literal["slice_np_vectorized", "slice_np"] = Field(
+        default="slice_np_vectorized",
+        description="sbi's slice sampler of the posterior, chains vectorised or "
+        "not [slice_np_vectorized].",
+    )
+    num_chains: int = Field(default=20, ge=1, description="Slice-sampler chains [20].")
+    thin: int = Field(
+        default=1, ge=1, le=10, description="Keep every thin-th slice step [1]."
+    )
+    warmup_steps: int = Field(
+        default=200, ge=0, description="Slice steps discarded per chain [200]."
+    )
+    init_strategy: Literal["resample", "sir", "proposal"] = Field(
+        default="resample",
+        description="How sbi starts the chains (MCMCPosterior) [resample].",
+    )
     num_posterior_samples: int = Field(
         default=4000, ge=10, description="Samples of the final posterior [4000]."
     )
@@ -163,13 +199,28 @@ class MCMCConfig(BaseModel):
     n_walkers: int = Field(
         default=32, ge=4, description="Walkers (even, at least twice the dimension)."
     )
-    max_steps: int = Field(default=200_000, ge=4, description="Give up after.")
+    max_steps: int = Field(
+        default=200_000, ge=4,
+        description="Stop unconverged after this many steps per walker; the run "
+        "goes on, with mcmc_converged false in the summary and a warning [200000].",
+    )  # fmt: skip
     check_interval: int = Field(
         default=500, ge=4, description="Steps between convergence checks [500]."
     )
-    min_autocorrelation_times: float = Field(default=50.0, gt=0)
-    tau_tolerance: float = Field(default=0.01, gt=0)
-    r_hat_threshold: float = Field(default=1.01, gt=1)
+    min_autocorrelation_times: float = Field(
+        default=50.0, gt=0,
+        description="Converged needs a chain this many times its largest "
+        "integrated autocorrelation time [50].",
+    )  # fmt: skip
+    tau_tolerance: float = Field(
+        default=0.01, gt=0,
+        description="... and the autocorrelation times changed by less than "
+        "this fraction since the last check [0.01].",
+    )  # fmt: skip
+    r_hat_threshold: float = Field(
+        default=1.01, gt=1,
+        description="... and every split R-hat below this [1.01].",
+    )  # fmt: skip
 
     @field_validator("n_walkers")
     @classmethod
@@ -185,8 +236,10 @@ class CoverageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     n_injections: int = Field(
-        default=0, ge=0, description="Injections from the prior (0: no check) [0]."
-    )
+        default=0, ge=0,
+        description="Injections drawn from the training prior of the amortised "
+        "likelihood, SNL's round-1 proposal (0: no check) [0].",
+    )  # fmt: skip
     simulations: int = Field(
         default=2000, ge=10, description="Prior simulations to train on [2000]."
     )
@@ -221,17 +274,23 @@ class MBHBSNLConfig(BaseModel):
         description="Observed time before merger: the data span [1 yr].",
     )
     channels: Literal["AE", "AET"] = Field(default="AE", description="TDI channels.")
-    noise: NoiseSettings = Field(default_factory=NoiseSettings)
+    noise: NoiseSettings = Field(
+        default_factory=NoiseSettings,
+        description="LISA noise (SciRD, no Galactic foreground by default).",
+    )
     parameters: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PARAMETERS),
         min_length=1,
-        description="Inferred parameters (the others fixed at the injection).",
+        description="Inferred parameters, flat priors in these (log_* are ln of "
+        "the detector-frame chirp mass in kg and of D_L in m); the others are "
+        "fixed at their injected values.",
     )
     prior_width: float = Field(
         default=10.0,
         gt=0,
-        description="Half-width of the uniform prior box, in conditional-Fisher "
-        "sigmas about the injection, clipped to the physical range [10].",
+        description="Half-width of the uniform prior box about the injection, "
+        "in Fisher sigmas (from the inverse Fisher matrix of the inferred "
+        "parameters, the others fixed), clipped to the physical range [10].",
     )
     n_bins: int = Field(
         default=800, ge=4, description="Relative-binning bins of the MCMC [800]."
@@ -239,9 +298,17 @@ class MBHBSNLConfig(BaseModel):
     waveform_backend: Literal["jax", "lalsimulation"] = Field(
         default="jax", description="IMRPhenomD implementation [jax]."
     )
-    snl: SNLConfig = Field(default_factory=SNLConfig)
-    mcmc: MCMCConfig = Field(default_factory=MCMCConfig)
-    coverage: CoverageConfig = Field(default_factory=CoverageConfig)
+    snl: SNLConfig = Field(
+        default_factory=SNLConfig, description="Sequential neural likelihood."
+    )
+    mcmc: MCMCConfig = Field(
+        default_factory=MCMCConfig, description="The emcee reference posterior."
+    )
+    coverage: CoverageConfig = Field(
+        default_factory=CoverageConfig,
+        description="Optional calibration check (TARP, SBC) of an amortised "
+        "neural likelihood.",
+    )
     c2st_samples: int = Field(
         default=2000, ge=100, description="Samples per set in the C2ST [2000]."
     )
@@ -298,29 +365,82 @@ def _proposal(prior, scale: float | None):
     return prior if scale is None else WhitenedBoxTruncatedNormal(prior, scale)
 
 
+#: Physical forms of the inferred parameters: name -> (column, unit, axis label).
+_PHYSICAL = {
+    "log_chirp_mass": ("chirp_mass_detector", u.solMass, "M_c, detector frame"),
+    "mass_ratio": ("mass_ratio", u.one, "q = m2 / m1"),
+    "chi1": ("chi1", u.one, "chi1"),
+    "chi2": ("chi2", u.one, "chi2"),
+    "t_c": ("t_c", u.s, "t_c"),
+    "phase": ("phase", u.rad, "phase"),
+    "log_distance": ("luminosity_distance", u.Gpc, "D_L"),
+    "inclination": ("inclination", u.rad, "inclination"),
+    "ecliptic_longitude": ("ecliptic_longitude", u.rad, "ecliptic longitude"),
+    "ecliptic_latitude": ("ecliptic_latitude", u.rad, "ecliptic latitude"),
+    "polarization": ("polarization", u.rad, "polarization"),
+}
+
+
+def _physical_values(name: str, values: np.ndarray) -> u.Quantity:
+    """An inferred parameter in its physical unit (``log_*`` are ln of SI)."""
+    unit = _PHYSICAL[name][1]
+    if name == "log_chirp_mass":
+        return (np.exp(values) * u.kg).to(unit)
+    if name == "log_distance":
+        return (np.exp(values) * u.m).to(unit)
+    return np.asarray(values) * unit
+
+
 def _samples_table(problem, samples: np.ndarray) -> QTable:
-    return QTable({name: samples[:, i] for i, name in
-                   enumerate(problem.parameter_names)})  # fmt: skip
+    """The inferred parameters as sampled, then their physical forms."""
+    names = problem.parameter_names
+    table = QTable({name: samples[:, i] for i, name in enumerate(names)})
+    for i, name in enumerate(names):
+        column = _PHYSICAL[name][0]
+        if column == name:  # already physical: give it its unit
+            table[name] = _physical_values(name, samples[:, i])
+        else:
+            table[column] = _physical_values(name, samples[:, i])
+    return table
 
 
 def _sample_array(table: QTable, names) -> np.ndarray:
-    return np.column_stack([np.asarray(table[name], dtype=float) for name in names])
+    """The inferred parameters (n, d), units stripped (ln SI for ``log_*``)."""
+    return np.column_stack(
+        [np.asarray(u.Quantity(table[name]).value, dtype=float) for name in names]
+    )
 
 
-def _inference_data(samples: np.ndarray, names, chains: int = 1):
-    """Samples as an ArviZ DataTree with ``chains`` chains.
+def _physical_array(names, samples: np.ndarray) -> np.ndarray:
+    return np.column_stack(
+        [_physical_values(name, samples[:, i]).value for i, name in enumerate(names)]
+    )
 
-    ``samples`` (n, d) are ordered as emcee flattens its chains: step by step,
-    the walkers of a step consecutive (a single chain for SNL's samples).
+
+def _inference_data(samples: np.ndarray, names, x_observed, chains: int = 1):
+    """Samples as an ArviZ DataTree with ``chains`` chains, physical units.
+
+    ``samples`` (n, d) of the inferred parameters are ordered as emcee flattens
+    its chains: step by step, the walkers of a step consecutive (a single chain
+    for SNL's samples). Each variable carries its unit in ``attrs["units"]``;
+    ``observed_data`` holds the compressed data.
     """
     from arviz_base import from_dict
 
     draws = len(samples) // chains
+    physical = _physical_array(names, samples[: chains * draws])
+    columns = [_PHYSICAL[name][0] for name in names]
     posterior = {
-        name: samples[: chains * draws, i].reshape(draws, chains).T
-        for i, name in enumerate(names)
+        column: physical[:, i].reshape(draws, chains).T
+        for i, column in enumerate(columns)
     }
-    return from_dict({"posterior": posterior})
+    tree = from_dict(
+        {"posterior": posterior,
+         "observed_data": {"compressed_data": np.asarray(x_observed)}},
+    )  # fmt: skip
+    for name, column in zip(names, columns, strict=True):
+        tree["posterior"][column].attrs["units"] = str(_PHYSICAL[name][1])
+    return tree
 
 
 # --- the run --------------------------------------------------------------------
@@ -331,6 +451,7 @@ def run(config: MBHBSNLConfig, context: Any) -> dict[str, Any]:
     import torch
 
     from simfer.inference.mbhb_inference import MBHBInferenceProblem
+    from simfer.inference.mbhb_snr import signal_snr
 
     # sbi's training and slice sampling gain nothing from threads on a small
     # network and lose to the simulator's own threads; set once per process
@@ -360,6 +481,10 @@ def run(config: MBHBSNLConfig, context: Any) -> dict[str, Any]:
         problem.dimension, time.perf_counter() - started,
     )  # fmt: skip
     names = problem.parameter_names
+    snr = float(
+        signal_snr(problem.compression.signal(problem.injection), config.channels)[0]
+    )
+    logger.info("optimal SNR of the injection (%s): %.1f", config.channels, snr)
     _write_problem(problem, context)
 
     common = {
@@ -391,9 +516,11 @@ def run(config: MBHBSNLConfig, context: Any) -> dict[str, Any]:
         lambda: _run_snl(problem, config, context),
     )
     snl_samples = _sample_array(snl_tables["snl_samples"], names)
-    context.record.write_dataset("posterior_snl", _inference_data(snl_samples, names))
+    context.record.write_dataset(
+        "posterior_snl", _inference_data(snl_samples, names, problem.x_observed)
+    )
 
-    summary = _snl_summary(snl_tables["snl_rounds"])
+    summary = {"injection_snr": snr} | _snl_summary(snl_tables["snl_rounds"])
     mcmc_samples = None
     if config.mcmc.enabled:
         mcmc_tables = context.record.step(
@@ -404,7 +531,8 @@ def run(config: MBHBSNLConfig, context: Any) -> dict[str, Any]:
         mcmc_samples = _sample_array(mcmc_tables["mcmc_samples"], names)
         walkers = config.mcmc.n_walkers
         context.record.write_dataset(
-            "posterior_mcmc", _inference_data(mcmc_samples, names, chains=walkers)
+            "posterior_mcmc",
+            _inference_data(mcmc_samples, names, problem.x_observed, chains=walkers),
         )
         summary |= _mcmc_summary(mcmc_tables["mcmc_diagnostics"])
         summary["simulation_ratio"] = (
@@ -474,9 +602,27 @@ def _run_snl(problem, config: MBHBSNLConfig, context) -> dict[str, QTable]:
     models = context.record.directory / "models"
     models.mkdir(exist_ok=True)
     save_density_estimator(models / "snl_likelihood", result)
+    # what a later process needs to sample the flow again: it models the
+    # compressed data given whitened parameters u, theta = centre + W^-1 u
+    context.record.write_json(
+        "models/snl_coordinates.json",
+        {
+            "description": "the flow snl_likelihood models the compressed data "
+            "x given u = W (theta - centre); rebuild its prior with "
+            "simfer.inference.whitened_priors.WhitenedBoxUniform(low, high, "
+            "centre, whitening_matrix) and sample with "
+            "simfer.inference.snl.sample_posterior(flow, prior, x_observed, ...)",
+            "parameter_names": list(problem.parameter_names),
+            "centre": prior.centre.tolist(),
+            "low": prior.low.tolist(),
+            "high": prior.high.tolist(),
+            "whitening_matrix": prior.matrix.tolist(),
+            "x_observed": problem.x_observed.tolist(),
+        },
+    )
     rounds = QTable(
         {
-            "round": [r.index for r in result.rounds],
+            "round": [r.index + 1 for r in result.rounds],  # as the log counts
             "simulations": [r.simulations_requested for r in result.rounds],
             "simulations_kept": [r.simulations_kept for r in result.rounds],
             "simulations_dropped": [r.simulations_dropped for r in result.rounds],
@@ -650,12 +796,19 @@ def _corner_figure(problem, snl, mcmc, context) -> None:
     sets = {"SNL": snl}
     if mcmc is not None:
         sets["MCMC"] = mcmc
-    sets["Fisher, at the injection"] = problem.fisher_draws(
-        len(snl), context.rng("fisher_draws")
-    )
+    sets["Fisher"] = problem.fisher_draws(len(snl), context.rng("fisher_draws"))
+    names = problem.parameter_names
+    labels = []
+    for name in names:
+        _, unit, label = _PHYSICAL[name]
+        labels.append(label if unit == u.one else f"{label} [{unit:latex_inline}]")
     figure = posterior_corner(
-        sets, problem.parameter_names, problem.truth,
-        title="SNL (compressed data) against MCMC (full data)",
+        {label: _physical_array(names, s) for label, s in sets.items()},
+        [_PHYSICAL[n][0] for n in names],
+        _physical_array(names, problem.truth[None])[0],
+        labels=labels,
+        title="SNL (compressed data) against MCMC (full data); Fisher: "
+        "Gaussian at the injection",
     )  # fmt: skip
     context.record.write_figure("corner", figure)
 
@@ -671,7 +824,7 @@ def _coverage_figure_and_summary(problem, tables, context) -> dict[str, Any]:
     figure = coverage_plot(
         np.asarray(tarp_table["alpha"]), np.asarray(tarp_table["ecp"]), ranks,
         n_samples, names=names, n_injections=len(ranks),
-        title="Amortised NLE: calibration over prior injections",
+        title="Amortised NLE: calibration over injections from its training prior",
     )  # fmt: skip
     context.record.write_figure("coverage", figure)
     pvalues = sbc_uniformity_pvalues(ranks, n_samples)
@@ -699,6 +852,7 @@ def _mcmc_summary(diagnostics: QTable) -> dict[str, Any]:
         "mcmc_likelihood_evaluations": int(meta["likelihood_evaluations"]),
         "mcmc_seconds": float(meta["seconds"]),
         "mcmc_converged": bool(meta["converged"]),
+        "mcmc_max_autocorrelation_time": float(np.max(tau)),
         "mcmc_autocorrelation_times": float(meta["n_steps"] / np.max(tau)),
         "mcmc_max_r_hat": float(np.max(diagnostics["r_hat"])),
     }
@@ -724,6 +878,7 @@ JOB = JobKind(
     config_model=MBHBSNLConfig,
     run=run,
     summary_keys={
+        "injection_snr": "optimal SNR of the injected signal in the channels used",
         "snl_simulations": "waveform evaluations (parameter sets simulated) by SNL",
         "snl_dropped": "SNL simulations dropped for NaN or infinite data",
         "snl_seconds": "wall-clock time of SNL, s",
@@ -731,8 +886,10 @@ JOB = JobKind(
         "by the MCMC reference",
         "mcmc_seconds": "wall-clock time of the MCMC, s",
         "mcmc_converged": "the MCMC met both convergence criteria",
-        "mcmc_autocorrelation_times": "MCMC chain length in largest "
-        "autocorrelation times",
+        "mcmc_max_autocorrelation_time": "largest integrated autocorrelation "
+        "time of the MCMC, steps",
+        "mcmc_autocorrelation_times": "MCMC chain length in units of its largest "
+        "autocorrelation time (>= min_autocorrelation_times when converged)",
         "mcmc_max_r_hat": "largest split R-hat of the MCMC",
         "simulation_ratio": "snl_simulations / mcmc_likelihood_evaluations",
         "c2st": "classifier two-sample accuracy, SNL against MCMC (0.5: "
