@@ -599,6 +599,7 @@ def posterior_corner(
             no_fill_contours=True,
             hist_kwargs={"density": True, "lw": 1.2},
             contour_kwargs={"linewidths": 1.2},
+            max_n_ticks=3,  # long tick labels (1216728) must not collide
             fig=figure,
         )
         handles.append(Line2D([], [], color=colour, lw=1.5, label=label))
@@ -613,6 +614,7 @@ def posterior_corner(
             formatter = axis.get_major_formatter()
             if isinstance(formatter, ScalarFormatter):
                 formatter.set_useOffset(False)
+                formatter.set_scientific(False)
     if truths is not None:
         # by hand: corner.overplot_lines and overplot_points fail for k = 1, where
         # corner hands back a single Axes rather than an array
@@ -624,7 +626,9 @@ def posterior_corner(
                 axes[i, j].axhline(truths[i], **line)
                 axes[i, j].plot(truths[j], truths[i], marker="s", ms=4, color="0.2")
         handles.append(Line2D([], [], color="0.2", ls="--", lw=1.0, label="truth"))
-    figure.legend(handles=handles, loc="upper right", fontsize=9, frameon=False)
+    # in the empty upper triangle, clear of the title
+    figure.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.97, 0.93),
+                  fontsize=9, frameon=False)  # fmt: skip
     if title:
         figure.suptitle(title, fontsize=10)
     return figure

@@ -58,6 +58,10 @@ __all__ = ["DEFAULT_INFERRED", "PHYSICAL_BOUNDS", "MBHBInferenceProblem"]
 DEFAULT_INFERRED = ("log_chirp_mass", "mass_ratio", "chi1", "chi2", "t_c",
                     "log_distance")  # fmt: skip
 
+#: Largest allowed difference, in noise sigmas, between the compressed noise-free
+#: data summed on the data grid and the simulator's sparse integral of them.
+_MAX_GRID_MISMATCH = 0.1
+
 #: Hard limits of the parameters whose range is physical.
 PHYSICAL_BOUNDS = {
     "mass_ratio": (Q_MIN, 1.0),
@@ -153,8 +157,9 @@ class MBHBInferenceProblem:
         Raises
         ------
         ValueError
-            Not one source, unknown or repeated parameters, a bad option, or a
-            prior box that does not contain the injection.
+            Not one source, unknown or repeated parameters, a bad option, a
+            prior box that does not contain the injection, or a data grid too
+            coarse for the simulator to reproduce the compressed data.
         """
         if not isinstance(injection, MBHBSources) or len(injection) != 1:
             raise ValueError("injection must be MBHBSources holding one source")
@@ -206,6 +211,21 @@ class MBHBInferenceProblem:
             raise ValueError(
                 f"the injected {outside} lie outside their physical range "
                 f"{[PHYSICAL_BOUNDS[n] for n in outside]}"
+            )
+        # the simulator integrates the compressed statistics on sparse grids,
+        # the data are summed on f_k = k / T: with too few bins (short t_obs)
+        # the two disagree and SNL would infer from a biased simulator
+        mismatch = (
+            compression.compress_data(frequencies, signal.evaluate(frequencies, 0))
+            - compression.signal_statistics(signal)[0]
+        )
+        if np.max(np.abs(mismatch)) > _MAX_GRID_MISMATCH:
+            raise ValueError(
+                f"the data grid of {len(frequencies)} frequencies (t_obs = "
+                f"{t_obs:g} s) is too coarse: the noise-free compressed data on it "
+                f"differ from the simulator's by up to "
+                f"{np.max(np.abs(mismatch)):.2g} noise sigmas (at most "
+                f"{_MAX_GRID_MISMATCH} allowed); observe longer"
             )
         return cls(
             injection=injection,
@@ -292,10 +312,26 @@ class MBHBInferenceProblem:
         return out
 
     def fisher_draws(self, n: int, rng: np.random.Generator) -> NDArray:
-        """``n`` draws from the Fisher Gaussian at the truth, inside the prior box."""
+        """``n`` draws from the Fisher Gaussian at the truth, inside the prior box.
+
+        Raises
+        ------
+        ValueError
+            The box holds less than 0.1 % of the Gaussian (``prior_width`` far
+            below one sigma), where rejection would take hours.
+        """
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}")
         covariance = np.linalg.inv(self.compression.fisher)
         draws = np.empty((0, self.dimension))
+        batch_size = max(2 * n, 1000)
         while len(draws) < n:
-            batch = rng.multivariate_normal(self.truth, covariance, 2 * n)
-            draws = np.concatenate([draws, batch[self.in_prior(batch)]])
+            batch = rng.multivariate_normal(self.truth, covariance, batch_size)
+            inside = self.in_prior(batch)
+            if len(draws) == 0 and inside.mean() < 1e-3:
+                raise ValueError(
+                    f"the prior box holds only {inside.mean():.2g} of the Fisher "
+                    "Gaussian: widen prior_width"
+                )
+            draws = np.concatenate([draws, batch[inside]])
         return draws[:n]

@@ -75,8 +75,13 @@ class EnsembleResult:
 
     @property
     def chain_in_autocorrelation_times(self) -> float:
-        """Chain length over the largest autocorrelation time."""
-        return self.n_steps / float(np.max(self.autocorrelation_time))
+        """Chain length over the largest autocorrelation time.
+
+        NaN when that time is below one step: an estimate from a few steps can
+        come out near zero or negative, and the ratio would mean nothing.
+        """
+        tau = float(np.max(self.autocorrelation_time))
+        return self.n_steps / tau if tau >= 1 else float("nan")
 
 
 def split_r_hat(chains: ArrayLike) -> NDArray:

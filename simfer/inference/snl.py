@@ -98,6 +98,10 @@ _FORMAT_VERSION = 1
 _N_DUMMY = 16  # rows of the dummy data that give the network its shapes on loading
 
 
+#: Fewest training simulations a flow is fitted to (its z-scoring needs spread).
+_MIN_TRAINING = 10
+
+
 class InvalidSimulationsWarning(SimferWarning):
     """Simulations returned NaN or infinite data and were left out of training.
 
@@ -426,15 +430,15 @@ def _sbi_training_output(round_index: int) -> Iterator[None]:
             )
 
 
-def _check_prior(prior: Any) -> int:
+def _check_prior(prior: Any, name: str = "prior") -> int:
     if not isinstance(prior, Distribution):
         raise ValueError(
-            "prior must be a torch.distributions.Distribution (e.g. "
+            f"{name} must be a torch.distributions.Distribution (e.g. "
             f"sbi.utils.BoxUniform), got {type(prior).__name__}"
         )
     if len(prior.event_shape) != 1 or len(prior.batch_shape) != 0:
         raise ValueError(
-            "prior must have event shape (d,) and no batch shape, got event shape "
+            f"{name} must have event shape (d,) and no batch shape, got event shape "
             f"{tuple(prior.event_shape)} and batch shape {tuple(prior.batch_shape)}; "
             "combine independent 1-d priors with sbi.utils.MultipleIndependent"
         )
@@ -575,7 +579,10 @@ def run_snl(
     if not isinstance(settings, SNLSettings):
         raise ValueError(f"settings must be SNLSettings, got {type(settings).__name__}")
     theta_dim = _check_prior(prior)
-    if initial_proposal is not None and _check_prior(initial_proposal) != theta_dim:
+    if (
+        initial_proposal is not None
+        and _check_prior(initial_proposal, "initial_proposal") != theta_dim
+    ):
         raise ValueError(
             f"initial_proposal has event shape {tuple(initial_proposal.event_shape)}, "
             f"the prior ({theta_dim},)"
@@ -595,9 +602,8 @@ def run_snl(
             if posterior is not None:
                 theta = _sample(posterior, n)
             else:
-                theta = (
-                    prior if initial_proposal is None else initial_proposal
-                ).sample((n,))
+                first = prior if initial_proposal is None else initial_proposal
+                theta = first.sample((n,)).float()  # sbi trains in float32
             t1 = time.perf_counter()
             x, calls = _simulate(
                 simulator, theta, simulator_rng, settings.simulation_batch_size,
@@ -611,10 +617,12 @@ def run_snl(
             # sbi trains on every round so far and needs a training and a
             # validation simulation at least
             n_train = int((1 - settings.validation_fraction) * total_kept)
-            if n_train < 1 or n_train == total_kept:
+            if n_train < _MIN_TRAINING or n_train == total_kept:
                 raise ValueError(
-                    f"SNL round {index}: {n - n_kept} of {n} simulations returned "
-                    "NaN or infinite data; too few left to train on"
+                    f"SNL round {index}: {n_kept} of {n} simulations returned "
+                    f"finite data ({total_kept} over all rounds), too few to train "
+                    f"on: at least {_MIN_TRAINING} training and one validation "
+                    "simulation are needed"
                 )
             if n_kept > 1:
                 spread = x[valid].std(dim=0)

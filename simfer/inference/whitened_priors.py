@@ -33,6 +33,7 @@ the Fisher matrix).
 
 from __future__ import annotations
 
+import numbers
 from typing import ClassVar
 
 import numpy as np
@@ -41,6 +42,21 @@ from numpy.typing import ArrayLike, NDArray
 from torch.distributions import Distribution, constraints
 
 __all__ = ["WhitenedBoxTruncatedNormal", "WhitenedBoxUniform"]
+
+
+def _whitened_values(value: torch.Tensor, d: int) -> NDArray:
+    """Points u of shape (..., d) as float64 numpy, or a ValueError."""
+    u = torch.as_tensor(value).detach().cpu().double().numpy()
+    if u.ndim == 0 or u.shape[-1] != d:
+        raise ValueError(f"value must have shape (..., {d}), got {tuple(u.shape)}")
+    return u
+
+
+def _as_output(log_p: NDArray, value: torch.Tensor) -> torch.Tensor:
+    """log-densities in the input's floating dtype (float32 for integer input)."""
+    dtype = torch.as_tensor(value).dtype
+    dtype = dtype if dtype.is_floating_point else torch.float32
+    return torch.from_numpy(np.asarray(log_p, dtype=float)).to(dtype)
 
 
 class WhitenedBoxUniform(Distribution):
@@ -116,9 +132,9 @@ class WhitenedBoxUniform(Distribution):
         return torch.from_numpy(self.to_whitened(theta)).float()
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        u = torch.as_tensor(value).detach().cpu().double().numpy()
+        u = _whitened_values(value, self.low.size)
         out = np.where(self.inside(u), self._log_density, -np.inf)
-        return torch.from_numpy(np.asarray(out)).to(torch.as_tensor(value).dtype)
+        return _as_output(out, value)
 
     @property
     def mean(self) -> torch.Tensor:
@@ -154,8 +170,15 @@ class WhitenedBoxTruncatedNormal(Distribution):
     def __init__(self, box: WhitenedBoxUniform, scale: float):
         if not isinstance(box, WhitenedBoxUniform):
             raise ValueError("box must be a WhitenedBoxUniform")
-        if not (isinstance(scale, (int, float)) and 0 < scale < np.inf):
-            raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
+        if (
+            not isinstance(scale, numbers.Real)
+            or isinstance(scale, bool)
+            or not 1e-3 <= scale < np.inf
+        ):
+            raise ValueError(
+                f"scale must be a finite number >= 1e-3 (in whitened units, where "
+                f"the likelihood's width is about 1), got {scale!r}"
+            )
         self.box, self.scale = box, float(scale)
         d = box.low.size
         super().__init__(event_shape=torch.Size([d]), validate_args=False)
@@ -166,8 +189,9 @@ class WhitenedBoxTruncatedNormal(Distribution):
         accepted = inside.mean()
         if accepted < 1e-3:
             raise ValueError(
-                f"the box holds only {accepted:.2g} of N(0, {scale}^2 I): the "
-                "fiducial point lies outside or at the edge of the prior box"
+                f"the prior box holds only {accepted:.2g} of N(0, {scale}^2 I) in "
+                "whitened coordinates: the scale is too large for the box, or the "
+                "centre lies at its edge or corner"
             )
         # moments for sbi's standardising transforms (it warns without them)
         self._mean = trial[inside].mean(axis=0)
@@ -187,10 +211,10 @@ class WhitenedBoxTruncatedNormal(Distribution):
         return torch.from_numpy(kept[:n].reshape(*tuple(sample_shape), d)).float()
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        u = torch.as_tensor(value).detach().cpu().double().numpy()
+        u = _whitened_values(value, self.box.low.size)
         log_p = self._log_norm - 0.5 * np.sum(u**2, axis=-1) / self.scale**2
         out = np.where(self.box.inside(u), log_p, -np.inf)
-        return torch.from_numpy(np.asarray(out)).to(torch.as_tensor(value).dtype)
+        return _as_output(out, value)
 
     @property
     def mean(self) -> torch.Tensor:

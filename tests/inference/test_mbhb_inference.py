@@ -116,6 +116,27 @@ def test_bad_settings_are_named(kwargs, message):
         MBHBInferenceProblem.build(_source(), parameters, **arguments)
 
 
+def test_a_data_grid_too_coarse_for_the_simulator_is_refused():
+    # an hour of data: 45 frequencies, whose sum misses the simulator's
+    # integral of the compressed statistics by several noise sigmas
+    with pytest.raises(ValueError, match="too coarse"):
+        MBHBInferenceProblem.build(
+            _source(), ["log_chirp_mass", "log_distance"],
+            rng=np.random.default_rng(0), t_obs=3600.0,
+        )  # fmt: skip
+
+
+def test_fisher_draws_refuse_a_box_far_smaller_than_the_gaussian():
+    tiny = MBHBInferenceProblem.build(
+        _source(), DEFAULT_INFERRED, rng=np.random.default_rng(7), t_obs=T_OBS,
+        prior_width=0.05,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="widen prior_width"):
+        tiny.fisher_draws(8, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="integer"):
+        tiny.fisher_draws(2.5, np.random.default_rng(0))
+
+
 def test_one_source_and_a_generator_are_required():
     two = MBHBSources.from_total_mass_ratio([1e6, 2e6] * u.Msun, 0.5, chi1=0.1,
                                            chi2=0.1, redshift=1.0)  # fmt: skip

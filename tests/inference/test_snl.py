@@ -194,8 +194,29 @@ def test_all_invalid_simulations_raise():
     def simulator(theta, rng):
         return np.full((theta.shape[0], 3), np.nan)
 
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ValueError, match="0 of 300 simulations returned finite"):
         run_snl(simulator, _prior(), X_OBSERVED, TINY, seed=0)
+
+
+def test_too_few_valid_simulations_raise_before_sbi():
+    def simulator(theta, rng):  # all but 5 rows fail
+        x = _linear_gaussian(theta, rng)
+        x[5:] = np.nan
+        return x
+
+    settings = SNLSettings.from_dict(TINY.to_dict() | {"simulation_batch_size": None})
+    with pytest.raises(ValueError, match="too few to train on"):
+        run_snl(simulator, _prior(), X_OBSERVED, settings, seed=0)
+
+
+def test_a_float64_initial_proposal_is_accepted():
+    proposal = torch.distributions.MultivariateNormal(
+        torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)
+    )
+    settings = SNLSettings.from_dict(TINY.to_dict() | {"n_rounds": 1})
+    result = run_snl(_linear_gaussian, _prior(), X_OBSERVED, settings, seed=1,
+                     initial_proposal=proposal)  # fmt: skip
+    assert result.samples.dtype == np.float32
 
 
 def test_constant_simulator_output_is_refused():

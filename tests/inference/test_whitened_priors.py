@@ -111,5 +111,17 @@ def test_bad_proposals_are_refused(box):
     with pytest.raises(ValueError, match="scale"):
         WhitenedBoxTruncatedNormal(box, 0.0)
     far = WhitenedBoxUniform(LOW, HIGH, HIGH + 50.0, MATRIX)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="edge or corner"):
         WhitenedBoxTruncatedNormal(far, 1.0)
+    with pytest.raises(ValueError, match="too large for the box"):
+        WhitenedBoxTruncatedNormal(box, 1e6)
+    with pytest.raises(ValueError, match="scale"):
+        WhitenedBoxTruncatedNormal(box, True)
+    assert WhitenedBoxTruncatedNormal(box, np.float32(3.0)).scale == 3.0
+
+
+def test_log_prob_checks_shapes_and_returns_floats(box):
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 2\)"):
+        box.log_prob(torch.zeros(3))
+    value = box.log_prob(torch.zeros(2, dtype=torch.int64))
+    assert value.dtype == torch.float32 and float(value) < 0

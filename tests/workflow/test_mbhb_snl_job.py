@@ -164,6 +164,17 @@ def test_resume_reuses_snl_and_mcmc(small_run):
         assert f"step {step}: inputs unchanged" in log
 
 
+def test_a_proposal_the_box_cannot_hold_is_an_input_error(tmp_path):
+    workflow = tmp_path / "snl.yaml"
+    workflow.write_text(WORKFLOW)
+    scale = "config.snl.initial_proposal_scale=1e6"
+    out = str(tmp_path / "r")
+    result = runner.invoke(app, ["run", str(workflow), "--out", out, "--set", scale])
+    assert result.exit_code != 0
+    assert "snl.initial_proposal_scale" in result.output
+    assert "too large for the box" in result.output
+
+
 @pytest.mark.slow
 def test_coverage_of_the_amortised_likelihood(tmp_path):
     _, out = _run(tmp_path, WORKFLOW + COVERAGE)
@@ -191,6 +202,9 @@ def test_coverage_of_the_amortised_likelihood(tmp_path):
         ("config.coverage.n_injections=5", "config.coverage.n_injections"),
         ("config.waveform_backend=pycbc", "config.waveform_backend"),
         ("config.snl.epochs=3", "config.snl.epochs"),
+        ("config.prior_width=0.5", "config.prior_width"),
+        ("config.snl.initial_proposal_scale=0.5", "config.snl.initial_proposal_scale"),
+        ("config.n_bins=10", "config.n_bins"),
     ],
 )
 def test_bad_inputs_fail_validation_naming_the_key(tmp_path, override, key_path):

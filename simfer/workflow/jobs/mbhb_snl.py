@@ -92,7 +92,7 @@ __all__ = ["JOB", "CoverageConfig", "MBHBSNLConfig", "MCMCConfig", "SNLConfig",
 logger = logging.getLogger(__name__)
 
 #: Version of the stored tables; bump when their columns or computation change.
-_TABLE_VERSION = 1
+_TABLE_VERSION = 2
 
 #: The default injection: a loud (SNR ~ 2000) source a year before merger.
 DEFAULT_SOURCE = {
@@ -172,10 +172,11 @@ class SNLConfig(BaseModel):
 
     initial_proposal_scale: float | None = Field(
         default=3.0,
-        gt=0,
+        ge=1,
         description="Round 1 simulates at N(0, scale^2 I) in Fisher-whitened "
-        "parameters (Fisher sigmas, decorrelated) within the prior box; null "
-        "draws round 1 from the prior box itself [3].",
+        "parameters (Fisher sigmas, decorrelated) within the prior box, at least "
+        "1 so that it covers the posterior; null draws round 1 from the prior box "
+        "itself [3].",
     )
 
     @model_validator(mode="after")
@@ -287,13 +288,17 @@ class MBHBSNLConfig(BaseModel):
     )
     prior_width: float = Field(
         default=10.0,
-        gt=0,
+        ge=1,
         description="Half-width of the uniform prior box about the injection, "
         "in Fisher sigmas (from the inverse Fisher matrix of the inferred "
-        "parameters, the others fixed), clipped to the physical range [10].",
+        "parameters, the others fixed), at least 1, clipped to the physical "
+        "range [10].",
     )
     n_bins: int = Field(
-        default=800, ge=4, description="Relative-binning bins of the MCMC [800]."
+        default=800,
+        ge=16,
+        le=100_000,
+        description="Relative-binning bins of the MCMC likelihood [800].",
     )
     waveform_backend: Literal["jax", "lalsimulation"] = Field(
         default="jax", description="IMRPhenomD implementation [jax]."
@@ -485,6 +490,14 @@ def run(config: MBHBSNLConfig, context: Any) -> dict[str, Any]:
         signal_snr(problem.compression.signal(problem.injection), config.channels)[0]
     )
     logger.info("optimal SNR of the injection (%s): %.1f", config.channels, snr)
+    try:  # a proposal the box cannot hold fails here, not deep inside SNL
+        _proposal(_whitened_prior(problem), config.snl.initial_proposal_scale)
+        problem.fisher_draws(1, context.rng("prior_check"))
+    except ValueError as error:
+        raise JobInputError(
+            f"snl.initial_proposal_scale = {config.snl.initial_proposal_scale} "
+            f"and prior_width = {config.prior_width} do not fit together: {error}"
+        ) from None
     _write_problem(problem, context)
 
     common = {
@@ -557,6 +570,14 @@ def run(config: MBHBSNLConfig, context: Any) -> dict[str, Any]:
     return summary
 
 
+def _or_input_error(what: str, call):
+    """``call()``, its ValueError (bad settings for this source) a JobInputError."""
+    try:
+        return call()
+    except ValueError as error:
+        raise JobInputError(f"{what}: {error}") from None
+
+
 def _seed(context, step: str) -> int:
     """A non-negative int seed for ``step`` (torch and sbi take ints)."""
     return int(context.seed_sequence(step).generate_state(1)[0])
@@ -595,10 +616,10 @@ def _run_snl(problem, config: MBHBSNLConfig, context) -> dict[str, QTable]:
     def simulator(whitened, rng):
         return problem.simulate(prior.to_parameters(whitened), rng)
 
-    result = run_snl(
+    result = _or_input_error("SNL", lambda: run_snl(
         simulator, prior, problem.x_observed, settings, seed=_seed(context, "snl"),
         initial_proposal=_proposal(prior, config.snl.initial_proposal_scale),
-    )  # fmt: skip
+    ))  # fmt: skip
     models = context.record.directory / "models"
     models.mkdir(exist_ok=True)
     save_density_estimator(models / "snl_likelihood", result)
@@ -754,7 +775,10 @@ def _run_coverage(problem, config: MBHBSNLConfig, context) -> dict[str, QTable]:
         return problem.simulate(box.to_parameters(whitened), rng)
 
     seed = _seed(context, "coverage")
-    result = run_snl(simulator, prior, problem.x_observed, amortised, seed=seed)
+    result = _or_input_error(
+        "coverage: training the amortised likelihood",
+        lambda: run_snl(simulator, prior, problem.x_observed, amortised, seed=seed),
+    )
     rng = context.rng("coverage_injections")
     truths = _draw(prior, box, coverage.n_injections, rng)
     observations = simulator(truths, rng)
@@ -807,8 +831,8 @@ def _corner_figure(problem, snl, mcmc, context) -> None:
         [_PHYSICAL[n][0] for n in names],
         _physical_array(names, problem.truth[None])[0],
         labels=labels,
-        title="SNL (compressed data) against MCMC (full data); Fisher: "
-        "Gaussian at the injection",
+        title="SNL (compressed data)"
+        + (" against MCMC (full data)" if mcmc is not None else ""),
     )  # fmt: skip
     context.record.write_figure("corner", figure)
 
@@ -853,7 +877,9 @@ def _mcmc_summary(diagnostics: QTable) -> dict[str, Any]:
         "mcmc_seconds": float(meta["seconds"]),
         "mcmc_converged": bool(meta["converged"]),
         "mcmc_max_autocorrelation_time": float(np.max(tau)),
-        "mcmc_autocorrelation_times": float(meta["n_steps"] / np.max(tau)),
+        "mcmc_autocorrelation_times": float(meta["n_steps"] / np.max(tau))
+        if np.max(tau) >= 1  # a few steps can give tau ~ 0 or negative
+        else float("nan"),
         "mcmc_max_r_hat": float(np.max(diagnostics["r_hat"])),
     }
 
