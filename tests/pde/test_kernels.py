@@ -6,7 +6,11 @@ import pytest
 
 pytest.importorskip("gpjax")
 
-from simfer.pde.kernels import GaussianMixtureSpectrumKernel, derivative_gram
+from simfer.pde.kernels import (
+    GaussianMixtureSpectrumKernel,
+    StudentTMixtureSpectrumKernel,
+    derivative_gram,
+)
 from simfer.pde.kronecker import KroneckerEigen
 
 MU = np.array([100 / (2 * np.pi), 1.0])  # sin(100 x) and a slow component
@@ -110,3 +114,69 @@ def test_bad_derivative_requests_are_named(kernel):
         derivative_gram(kernel, jnp.zeros((2, 1)), jnp.zeros(2), 0, 0)
     with pytest.raises(ValueError, match="one input dimension"):
         GaussianMixtureSpectrumKernel(MU, SIGMA, LOG_W, active_dims=[0, 1])
+
+
+# --- Student-t mixture: Matérn-5/2 times cosine -------------------------------
+
+LENGTHS = np.array([0.05, 0.7])
+
+
+@pytest.fixture
+def student():
+    return StudentTMixtureSpectrumKernel(MU, LENGTHS, LOG_W)
+
+
+def _matern52(tau, length):
+    a = np.sqrt(5) / length
+    r = np.abs(tau)
+    return (1 + a * r + a**2 * r**2 / 3) * np.exp(-a * r)
+
+
+def test_student_kernel_equals_its_closed_form(student):
+    x = np.linspace(0.0, 1.0, 9)
+    tau = x[:, None] - x[None, :]
+    expected = sum(np.exp(w) * _matern52(tau, ell) * np.cos(2 * np.pi * m * tau)
+                   for m, ell, w in zip(MU, LENGTHS, LOG_W, strict=True))  # fmt: skip
+    gram = student.gram(jnp.asarray(x)[:, None]).as_matrix()
+    np.testing.assert_allclose(gram, expected, rtol=1e-13, atol=1e-15)
+    assert float(jnp.min(jnp.linalg.eigvalsh(gram))) > -1e-12  # a valid kernel
+
+
+def test_student_kernel_is_the_fourier_transform_of_its_spectrum(student):
+    # the f^-6 tails need a wide grid: beyond |f| = 2000 they hold < 1e-12
+    f = np.linspace(-2000.0, 2000.0, 2_000_001)
+    density = np.asarray(student.spectral_density(f))
+    for tau in (0.0, 0.01, 0.3):
+        integral = np.trapezoid(density * np.cos(2 * np.pi * f * tau), f)
+        assert integral == pytest.approx(float(student.of_lag(tau)), abs=1e-8)
+
+
+def test_student_derivatives_are_exact_at_zero_lag(student):
+    """k''(0) = -sum w (a^2 / 3 + (2 pi mu)^2), k''''(0) = sum w (a^2 + (2 pi mu)^2)^2
+    from the Taylor series of the Matérn-5/2 and the cosine; autodiff through
+    |tau| alone would give 0 for the Matérn's part."""
+    a2 = 5 / LENGTHS**2
+    omega2 = (2 * np.pi * MU) ** 2
+    weights = np.exp(LOG_W)
+    x = jnp.array([0.4])
+    second = float(derivative_gram(student, x, x, 2, 0)[0, 0])
+    fourth = float(derivative_gram(student, x, x, 2, 2)[0, 0])
+    assert second == pytest.approx(-np.sum(weights * (a2 / 3 + omega2)), rel=1e-12)
+    assert fourth == pytest.approx(np.sum(weights * (a2 + omega2) ** 2), rel=1e-12)
+
+
+def test_student_derivatives_match_finite_differences(student):
+    x = jnp.linspace(0.0, 0.1, 5)
+    y = jnp.linspace(0.0, 0.1, 5)  # includes lags of exactly 0
+    h = 1e-5
+
+    def k(a, b):
+        return np.asarray(student.of_lag(np.subtract.outer(a, b)))
+
+    d_x = (k(x + h, y) - k(x - h, y)) / (2 * h)
+    d_xx = (k(x + h, y) - 2 * k(x, y) + k(x - h, y)) / h**2
+    for numeric, (a, b) in ((d_x, (1, 0)), (d_xx, (2, 0))):
+        exact = np.asarray(derivative_gram(student, x, y, a, b))
+        scale = np.max(np.abs(exact))
+        # central differences: O(h^2 k'''') truncation, O(eps / h^2) rounding
+        np.testing.assert_allclose(numeric / scale, exact / scale, atol=1e-4)
