@@ -88,7 +88,25 @@ def _one_dimension(active_dims) -> list[int]:
     return active_dims
 
 
-class GaussianMixtureSpectrumKernel(AbstractKernel):
+class _SpectralMixture1D(AbstractKernel):
+    """What both mixtures share: k(x, y) = k(x - y) of one input column."""
+
+    log_weights: Real
+
+    @property
+    def n_components(self) -> int:
+        """Number Q of mixture components."""
+        return int(val(self.log_weights).size)
+
+    def of_lag(self, tau: jax.Array) -> jax.Array:
+        """k as a function of the lag ``tau = x - y`` (any shape)."""
+        raise NotImplementedError
+
+    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        return self.of_lag(self.slice_input(x) - self.slice_input(y)).squeeze()
+
+
+class GaussianMixtureSpectrumKernel(_SpectralMixture1D):
     """Spectral-mixture kernel of one input dimension (module docstring).
 
     Parameters
@@ -113,7 +131,6 @@ class GaussianMixtureSpectrumKernel(AbstractKernel):
     name: ClassVar[str] = "GaussianMixtureSpectrum"
     frequencies: PositiveReal
     bandwidths: PositiveReal
-    log_weights: Real
 
     def __init__(self, frequencies, bandwidths, log_weights, active_dims=None):
         arrays = _component_arrays(frequencies=frequencies, bandwidths=bandwidths,
@@ -122,11 +139,6 @@ class GaussianMixtureSpectrumKernel(AbstractKernel):
         self.frequencies = PositiveReal(arrays["frequencies"])
         self.bandwidths = PositiveReal(arrays["bandwidths"])
         self.log_weights = Real(arrays["log_weights"])
-
-    @property
-    def n_components(self) -> int:
-        """Number Q of mixture components."""
-        return int(val(self.log_weights).size)
 
     def of_lag(self, tau: jax.Array) -> jax.Array:
         """k as a function of the lag ``tau = x - y`` (any shape)."""
@@ -137,9 +149,6 @@ class GaussianMixtureSpectrumKernel(AbstractKernel):
             2 * jnp.pi * mu * tau
         )
         return jnp.sum(weights * terms, axis=-1)
-
-    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
-        return self.of_lag(self.slice_input(x) - self.slice_input(y)).squeeze()
 
     def spectral_density(self, f: jax.Array) -> jax.Array:
         """S(f), symmetric in f, with ``integral S df = k(0) = sum_q w_q``."""
@@ -201,7 +210,7 @@ for _order in range(5):
     _MATERN[_order] = _matern_derivative(_order)
 
 
-class StudentTMixtureSpectrumKernel(AbstractKernel):
+class StudentTMixtureSpectrumKernel(_SpectralMixture1D):
     """Matérn-5/2 components times cosines, one input dimension (module docstring).
 
     Parameters
@@ -229,7 +238,6 @@ class StudentTMixtureSpectrumKernel(AbstractKernel):
     name: ClassVar[str] = "StudentTMixtureSpectrum"
     frequencies: PositiveReal
     lengthscales: PositiveReal
-    log_weights: Real
 
     def __init__(self, frequencies, lengthscales, log_weights, active_dims=None):
         arrays = _component_arrays(frequencies=frequencies, lengthscales=lengthscales,
@@ -238,11 +246,6 @@ class StudentTMixtureSpectrumKernel(AbstractKernel):
         self.frequencies = PositiveReal(arrays["frequencies"])
         self.lengthscales = PositiveReal(arrays["lengthscales"])
         self.log_weights = Real(arrays["log_weights"])
-
-    @property
-    def n_components(self) -> int:
-        """Number Q of mixture components."""
-        return int(val(self.log_weights).size)
 
     def of_lag(self, tau: jax.Array) -> jax.Array:
         """k as a function of the lag ``tau = x - y`` (any shape)."""
@@ -253,9 +256,6 @@ class StudentTMixtureSpectrumKernel(AbstractKernel):
         tau, a = jnp.broadcast_arrays(tau, a)
         terms = _MATERN[0](tau, a) * jnp.cos(2 * jnp.pi * mu * tau)
         return jnp.sum(weights * terms, axis=-1)
-
-    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
-        return self.of_lag(self.slice_input(x) - self.slice_input(y)).squeeze()
 
     def spectral_density(self, f: jax.Array) -> jax.Array:
         """S(f): each Matérn's Student-t-shaped density shifted to +-mu_q.
