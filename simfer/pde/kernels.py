@@ -54,6 +54,9 @@ from gpjax.parameters import PositiveReal, Real, val
 
 jax.config.update("jax_enable_x64", True)
 
+#: Largest ln w accepted: w times the fourth spectral moment must stay finite.
+_MAX_LOG_WEIGHT = 600.0
+
 __all__ = [
     "GaussianMixtureSpectrumKernel",
     "StudentTMixtureSpectrumKernel",
@@ -72,6 +75,11 @@ def _component_arrays(**values) -> dict[str, jax.Array]:
             raise ValueError(f"{label} must be finite")
         if label != "log_weights" and not bool(jnp.all(array > 0)):
             raise ValueError(f"{label} must be > 0")
+        if label == "log_weights" and not bool(jnp.all(array <= _MAX_LOG_WEIGHT)):
+            raise ValueError(
+                f"log_weights must be <= {_MAX_LOG_WEIGHT} (exp overflows float64 "
+                "beyond ~709, and derivatives multiply it further)"
+            )
         arrays[label] = array
     sizes = {label: a.size for label, a in arrays.items()}
     if len(set(sizes.values())) != 1:
@@ -80,7 +88,15 @@ def _component_arrays(**values) -> dict[str, jax.Array]:
 
 
 def _one_dimension(active_dims) -> list[int]:
-    active_dims = [0] if active_dims is None else list(active_dims)
+    if active_dims is None:
+        return [0]
+    if not isinstance(active_dims, (list, tuple)) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in active_dims
+    ):
+        raise ValueError(
+            f"active_dims must be a list of one column index, got {active_dims!r}"
+        )
+    active_dims = list(active_dims)
     if len(active_dims) != 1:
         raise ValueError(
             f"the kernel reads one input dimension, got active_dims {active_dims}"
@@ -117,7 +133,7 @@ class GaussianMixtureSpectrumKernel(_SpectralMixture1D):
     bandwidths : array_like, shape (Q,)
         Component standard deviations ``sigma_q`` (> 0), same unit.
     log_weights : array_like, shape (Q,)
-        ``ln w_q`` (any real).
+        ``ln w_q``, at most 600.
     active_dims : list of int, optional
         The one input column the kernel reads (default the first).
 
@@ -166,7 +182,7 @@ class GaussianMixtureSpectrumKernel(_SpectralMixture1D):
 # P_n(tau, r) exp(-a r) with (differentiating m(r) and using r' = sign(tau)):
 #   m0 = 1 + a r + a^2 r^2 / 3          m1 = -(a^2 / 3) tau (1 + a r)
 #   m2 = -(a^2 / 3)(1 + a r - a^2 r^2)  m3 = (a^4 / 3) tau (3 - a r)
-#   m4 = (a^4 / 3)(3 - 6 a r + a^2 r^2)
+#   m4 = (a^4 / 3)(3 - 5 a r + a^2 r^2)
 # each smooth at tau = 0. A custom JVP chains them, so jax.grad is exact.
 
 
@@ -181,7 +197,7 @@ def _matern_terms(order, tau, a):
         return -(a**2 / 3) * (1 + a * r - a**2 * r**2) * decay
     if order == 3:
         return (a**4 / 3) * tau * (3 - a * r) * decay
-    return (a**4 / 3) * (3 - 6 * a * r + a**2 * r**2) * decay
+    return (a**4 / 3) * (3 - 5 * a * r + a**2 * r**2) * decay
 
 
 def _matern_derivative(order):
@@ -194,13 +210,15 @@ def _matern_derivative(order):
         tau, a = primals
         tau_dot, a_dot = tangents
         value = derivative(tau, a)
-        if order == 4:  # beyond what second-order PDEs need: refuse, not guess
-            d_tau = jnp.full_like(value, jnp.nan)
+        if order == 4:
+            # a fifth derivative does not exist at tau = 0: NaN wherever it is
+            # asked for, but nothing when only the lengthscale moves
+            along_tau = jnp.where(tau_dot == 0, 0.0, jnp.nan)
         else:
-            d_tau = _MATERN[order + 1](tau, a)
+            along_tau = _MATERN[order + 1](tau, a) * tau_dot
         # d/da by ordinary autodiff of the smooth-in-a closed form
         d_a = jax.jvp(lambda a_: _matern_terms(order, tau, a_), (a,), (a_dot,))[1]
-        return value, d_tau * tau_dot + d_a
+        return value, along_tau + d_a
 
     return derivative
 
@@ -227,7 +245,9 @@ class StudentTMixtureSpectrumKernel(_SpectralMixture1D):
     Notes
     -----
     Derivatives in tau up to fourth order are exact at every lag, including
-    0 (enough for Cov(u'', u'')); a fifth raises NaN by design.
+    0 (enough for Cov(u'', u'')); a fifth is NaN by design. Build kernels
+    outside ``jax.jit`` (their checks need concrete values) and pass them into
+    jitted functions as arguments (``equinox.filter_jit``).
 
     Raises
     ------
@@ -307,7 +327,12 @@ def derivative_gram(
         An order outside 0-2, or points that are not 1-d.
     """
     for label, order in (("order_x", order_x), ("order_y", order_y)):
-        if order not in (0, 1, 2):
+        if (
+            isinstance(order, bool)
+            or not isinstance(order, int)
+            or order > 2
+            or (order < 0)
+        ):
             raise ValueError(f"{label} must be 0, 1 or 2, got {order!r}")
     x, y = jnp.asarray(x, dtype=jnp.float64), jnp.asarray(y, dtype=jnp.float64)
     if x.ndim != 1 or y.ndim != 1:

@@ -48,7 +48,9 @@ __all__ = ["KroneckerEigen", "kron_dense", "kron_matvec"]
 def _check_factors(factors: Sequence[jax.Array]) -> tuple[jax.Array, ...]:
     factors = tuple(jnp.asarray(f) for f in factors)
     if not 1 <= len(factors) <= 3:
-        raise ValueError(f"expected 1 to 3 factors (grid axes), got {len(factors)}")
+        raise ValueError(
+            f"factors: expected 1 to 3 matrices (grid axes), got {len(factors)}"
+        )
     for i, factor in enumerate(factors):
         if factor.ndim != 2:
             raise ValueError(
@@ -57,20 +59,24 @@ def _check_factors(factors: Sequence[jax.Array]) -> tuple[jax.Array, ...]:
     return factors
 
 
-def _grid_shape(factors: tuple[jax.Array, ...], v: jax.Array) -> tuple[int, ...]:
+def _grid_shape(
+    factors: tuple[jax.Array, ...], v: jax.Array, name: str
+) -> tuple[int, ...]:
     columns = tuple(int(f.shape[1]) for f in factors)
     size = 1
     for n in columns:
         size *= n
     if v.shape[0] != size:
         raise ValueError(
-            f"vector of length {v.shape[0]} does not match the grid "
+            f"{name} of length {v.shape[0]} does not match the grid "
             f"{' x '.join(map(str, columns))} = {size} of the factors"
         )
     return columns
 
 
-def kron_matvec(factors: Sequence[jax.Array], v: jax.Array) -> jax.Array:
+def kron_matvec(
+    factors: Sequence[jax.Array], v: jax.Array, name: str = "v"
+) -> jax.Array:
     """``(A_1 (x) ... (x) A_d) v`` without forming the product.
 
     Parameters
@@ -93,8 +99,8 @@ def kron_matvec(factors: Sequence[jax.Array], v: jax.Array) -> jax.Array:
     factors = _check_factors(factors)
     v = jnp.asarray(v)
     if v.ndim not in (1, 2):
-        raise ValueError(f"v must be 1-d or 2-d, got shape {tuple(v.shape)}")
-    shape = _grid_shape(factors, v)
+        raise ValueError(f"{name} must be 1-d or 2-d, got shape {tuple(v.shape)}")
+    shape = _grid_shape(factors, v, name)
     extra = v.shape[1:]
     x = v.reshape(*shape, *extra)
     for axis, factor in enumerate(factors):
@@ -113,6 +119,20 @@ def kron_dense(factors: Sequence[jax.Array]) -> jax.Array:
     for factor in factors[1:]:
         out = jnp.kron(out, factor)
     return out
+
+
+def _scalar_noise(noise_variance):
+    """The noise variance as a scalar >= 0 (checked when concrete)."""
+    noise = jnp.asarray(noise_variance)
+    if noise.ndim != 0:
+        raise ValueError(
+            "noise_variance must be a scalar (the same noise at every grid point: "
+            "a diagonal noise is not diagonal in the eigenbasis), got shape "
+            f"{tuple(noise.shape)}"
+        )
+    if not isinstance(noise, jax.core.Tracer) and not float(noise) >= 0:
+        raise ValueError(f"noise_variance must be >= 0, got {float(noise)}")
+    return noise
 
 
 class KroneckerEigen(NamedTuple):
@@ -142,35 +162,48 @@ class KroneckerEigen(NamedTuple):
         ValueError
             Not 1 to 3 square matrices.
         """
-        factors = _check_factors(factors)
+        # float64 whatever the input: the solves meet large condition numbers
+        factors = tuple(f.astype(jnp.float64) for f in _check_factors(factors))
         for i, factor in enumerate(factors):
             if factor.shape[0] != factor.shape[1]:
                 raise ValueError(
                     f"factor {i} must be square, got shape {tuple(factor.shape)}"
                 )
+            if not isinstance(factor, jax.core.Tracer):  # checkable values
+                asymmetry = float(jnp.max(jnp.abs(factor - factor.T)))
+                if asymmetry > 1e-10 * float(jnp.max(jnp.abs(factor))):
+                    raise ValueError(
+                        f"factor {i} must be symmetric (largest |A - A^T| = "
+                        f"{asymmetry:.2g}); eigh would use its lower triangle only"
+                    )
         pairs = [jnp.linalg.eigh(factor) for factor in factors]
         return cls(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs))
 
     def spectrum(self) -> jax.Array:
-        """All N eigenvalues of the product, row-major over the grid."""
+        """All N eigenvalues of the product, row-major over the grid.
+
+        Negative round-off (a few 1e-16 times the largest eigenvalue of a
+        numerically singular factor) is clipped to 0: a product of positive
+        semi-definite factors is positive semi-definite.
+        """
         out = self.values[0]
         for values in self.values[1:]:
             out = jnp.multiply.outer(out, values)
-        return out.reshape(-1)
+        return jnp.maximum(out.reshape(-1), 0.0)
 
     def solve(self, b: jax.Array, noise_variance: float | jax.Array) -> jax.Array:
         """``(K + s^2 I)^-1 b``, ``s^2 = noise_variance`` (> 0 unless K is
         positive definite), for b of shape (N,) or (N, k)."""
         b = jnp.asarray(b)
-        shift = self.spectrum() + noise_variance
+        shift = self.spectrum() + _scalar_noise(noise_variance)
         if b.ndim == 2:
             shift = shift[:, None]
-        rotated = kron_matvec([q.T for q in self.vectors], b)
+        rotated = kron_matvec([q.T for q in self.vectors], b, "b")
         return kron_matvec(self.vectors, rotated / shift)
 
     def logdet(self, noise_variance: float | jax.Array) -> jax.Array:
         """``log det (K + s^2 I)``."""
-        return jnp.sum(jnp.log(self.spectrum() + noise_variance))
+        return jnp.sum(jnp.log(self.spectrum() + _scalar_noise(noise_variance)))
 
     def matvec(self, v: jax.Array) -> jax.Array:
         """``K v`` from the decomposition (K = Q Lambda Q^T)."""

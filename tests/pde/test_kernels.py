@@ -107,6 +107,14 @@ def test_bad_parameters_are_named(arguments, message):
         GaussianMixtureSpectrumKernel(*arguments)
 
 
+def eqx_tree_at(kernel, lengthscales):
+    """The kernel with its lengthscales replaced (a traced value allowed)."""
+    import equinox as eqx
+    from gpjax.parameters import PositiveReal
+
+    return eqx.tree_at(lambda k: k.lengthscales, kernel, PositiveReal(lengthscales))
+
+
 def test_bad_derivative_requests_are_named(kernel):
     with pytest.raises(ValueError, match="order_x"):
         derivative_gram(kernel, jnp.zeros(2), jnp.zeros(2), 3, 0)
@@ -114,6 +122,12 @@ def test_bad_derivative_requests_are_named(kernel):
         derivative_gram(kernel, jnp.zeros((2, 1)), jnp.zeros(2), 0, 0)
     with pytest.raises(ValueError, match="one input dimension"):
         GaussianMixtureSpectrumKernel(MU, SIGMA, LOG_W, active_dims=[0, 1])
+    with pytest.raises(ValueError, match="active_dims"):
+        GaussianMixtureSpectrumKernel(MU, SIGMA, LOG_W, active_dims=1)
+    with pytest.raises(ValueError, match="order_x"):
+        derivative_gram(kernel, jnp.zeros(2), jnp.zeros(2), 1.0, 0)
+    with pytest.raises(ValueError, match="log_weights must be <= 600"):
+        GaussianMixtureSpectrumKernel(MU, SIGMA, [800.0, 0.0])
 
 
 # --- Student-t mixture: Matérn-5/2 times cosine -------------------------------
@@ -178,5 +192,42 @@ def test_student_derivatives_match_finite_differences(student):
     for numeric, (a, b) in ((d_x, (1, 0)), (d_xx, (2, 0))):
         exact = np.asarray(derivative_gram(student, x, y, a, b))
         scale = np.max(np.abs(exact))
-        # central differences: O(h^2 k'''') truncation, O(eps / h^2) rounding
+        # central differences: O(h^2 k^(4)) truncation, O(eps / h^2) rounding
         np.testing.assert_allclose(numeric / scale, exact / scale, atol=1e-4)
+
+
+def test_student_fourth_derivative_at_nonzero_lags(student):
+    """d^2/dx^2 d^2/dy^2 k = k^(4)(tau): against second differences of the exact
+    second derivative, and Cov(u'', u'') positive semi-definite on a grid."""
+    x = jnp.linspace(0.013, 0.4, 6)
+    h = 1e-4
+
+    def second(a):  # d^2/dx^2 k(a, x) at the points
+        return np.asarray(derivative_gram(student, a, x, 2, 0))
+
+    numeric = (second(x + h) - 2 * second(x) + second(x - h)) / h**2
+    exact = np.asarray(derivative_gram(student, x, x, 2, 2))
+    scale = np.max(np.abs(exact))
+    # the Matern's |tau|^5 term makes k^(4) only Lipschitz at zero lag: second
+    # differences there carry O(h) error relative to the scale
+    np.testing.assert_allclose(numeric / scale, exact / scale, atol=1e-3)
+    grid = jnp.linspace(0.0, 1.0, 20)
+    covariance = derivative_gram(student, grid, grid, 2, 2)
+    eigenvalues = jnp.linalg.eigvalsh(covariance)
+    assert float(eigenvalues.min()) > -1e-9 * float(eigenvalues.max())
+
+
+def test_lengthscale_derivatives_of_the_fourth_derivative_are_finite(student):
+    import jax
+
+    x = jnp.array([0.0, 0.2])
+
+    def total(log_lengths):
+        kernel = StudentTMixtureSpectrumKernel(MU, LENGTHS, LOG_W)
+        kernel = eqx_tree_at(kernel, jnp.exp(log_lengths))
+        return jnp.sum(derivative_gram(kernel, x, x, 2, 2))
+
+    forward = jax.jacfwd(total)(jnp.log(jnp.asarray(LENGTHS)))
+    backward = jax.grad(total)(jnp.log(jnp.asarray(LENGTHS)))
+    assert np.all(np.isfinite(forward))
+    np.testing.assert_allclose(forward, backward, rtol=1e-10)

@@ -88,11 +88,30 @@ def test_works_under_jit_and_grad():
 
 
 def test_bad_inputs_are_named():
-    with pytest.raises(ValueError, match="1 to 3 factors"):
+    with pytest.raises(ValueError, match="factors: expected 1 to 3"):
         kron_matvec([jnp.eye(2)] * 4, jnp.ones(16))
-    with pytest.raises(ValueError, match="does not match the grid 2 x 3"):
+    with pytest.raises(ValueError, match="v of length 5 does not match the grid 2 x 3"):
         kron_matvec([jnp.eye(2), jnp.eye(3)], jnp.ones(5))
     with pytest.raises(ValueError, match="factor 1 must be a matrix"):
         kron_matvec([jnp.eye(2), jnp.ones(3)], jnp.ones(6))
     with pytest.raises(ValueError, match="square"):
         KroneckerEigen.of([jnp.ones((2, 3))])
+    eigen = KroneckerEigen.of([jnp.eye(2) + 0.5, jnp.eye(3) + 0.5])
+    with pytest.raises(ValueError, match="noise_variance must be a scalar"):
+        eigen.solve(jnp.ones(6), jnp.ones(6))
+    with pytest.raises(ValueError, match="noise_variance must be >= 0"):
+        eigen.logdet(-1.0)
+    with pytest.raises(ValueError, match="b of length 5"):
+        eigen.solve(jnp.ones(5), 0.1)
+    with pytest.raises(ValueError, match="symmetric"):
+        KroneckerEigen.of([jnp.array([[1.0, 0.5], [0.0, 1.0]])])
+
+
+def test_round_off_below_zero_does_not_make_logdet_nan():
+    # a Gaussian kernel on a dense grid: eigenvalues ~ -1e-16 in each factor,
+    # products of two negatives and positives ~ 1e-30: clipped, never NaN
+    x = jnp.linspace(0.0, 1.0, 25)
+    factor = jnp.exp(-0.5 * (x[:, None] - x[None, :]) ** 2 / 0.5**2)
+    eigen = KroneckerEigen.of([factor, factor])
+    assert float(jnp.min(eigen.spectrum())) >= 0.0
+    assert np.isfinite(float(eigen.logdet(1e-12)))
